@@ -1,0 +1,1 @@
+"""Event models, one module per aggregate type. `contracts.catalog` lists them all."""

@@ -1,0 +1,49 @@
+"""Energy and emissions measurements. Every figure says how it was measured."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from contracts.base import DomainEvent, ValueObject
+
+PowerMethod = Literal["rapl", "nvml", "tdp_estimate", "cpu_load_estimate", "constant_estimate", "none"]
+
+
+class ComponentEnergy(ValueObject):
+    """Energy of one hardware component over the measured interval."""
+
+    energy_kwh: float = Field(ge=0, description="Energy used in the interval, kWh.")
+    power_w: float = Field(ge=0, description="Mean power over the interval, W.")
+    method: PowerMethod = Field(
+        description="How it was measured: `rapl`/`nvml` are readings, the `*_estimate` values are models, "
+        "`none` means the component is absent."
+    )
+    detail: str | None = Field(None, description="Extra words on the method, e.g. `TDP fallback 8 W`.")
+
+
+class EmissionsMeasured(DomainEvent):
+    """Energy and CO2 of a job or an engine over one interval (or, when `final`, the closing interval)."""
+
+    aggregate_type: ClassVar[str] = "job"
+    type: Literal["EmissionsMeasured"] = Field("EmissionsMeasured", description="Event type.")
+    version: Literal[1] = Field(1, description="Schema version of this event type.")
+    sequence: int = Field(ge=1, description="1, 2, 3... per measured subject; gaps mean a lost interval.")
+    final: bool = Field(description="True for the last interval of the subject's run.")
+    duration_seconds: float = Field(ge=0, description="Length of the interval, seconds.")
+    cpu: ComponentEnergy = Field(description="CPU energy.")
+    gpu: ComponentEnergy = Field(description="GPU energy (method `none` without a GPU).")
+    ram: ComponentEnergy = Field(description="Memory energy.")
+    energy_kwh: float = Field(ge=0, description="Total energy in the interval incl. PUE, kWh.")
+    emissions_g: float = Field(ge=0, description="CO2-equivalent emitted in the interval, grams.")
+    carbon_intensity_g_per_kwh: float = Field(ge=0, description="Grid intensity used, gCO2eq/kWh.")
+    intensity_source: str = Field(
+        description="Where the intensity came from, e.g. `codecarbon energy mix FRA`."
+    )
+    intensity_is_fallback: bool = Field(
+        description="True when no region was configured and a world-average default was used."
+    )
+    country_iso_code: str | None = Field(None, description="ISO 3166-1 alpha-3 country of the grid.")
+    region: str | None = Field(None, description="Region within the country, if configured.")
+    pue: float = Field(ge=1, description="Power usage effectiveness applied to the energy.")

@@ -1,0 +1,1 @@
+"""greentune services and the small runtime kernel they share (`services.runtime`)."""

@@ -1,0 +1,1 @@
+"""The `greentune` command line."""

@@ -1,0 +1,23 @@
+"""Infrastructure errors, translated at the adapter boundary so callers never see nats-py types."""
+
+from __future__ import annotations
+
+
+class RuntimeKernelError(Exception):
+    """Base of the runtime kernel's errors."""
+
+
+class BusUnavailableError(RuntimeKernelError):
+    """NATS/JetStream did not answer in time or refused the connection."""
+
+
+class NatsServerError(RuntimeKernelError):
+    """A local nats-server process could not be found or started."""
+
+
+class RelayFencedError(RuntimeKernelError):
+    """Another relay appended to this producer's events: this relay's view of the log is stale."""
+
+
+class ProjectionError(RuntimeKernelError):
+    """A read model could not apply an event."""

@@ -1,0 +1,142 @@
+"""Keep a read model up to date from the EVENTS stream, and rebuild it from sequence 1.
+
+A durable pull consumer with explicit acks feeds the view batch by batch, in stream order: the
+batch is applied in one view transaction, then acknowledged. A crash between the two redelivers
+the batch and the view's tracking position skips what it already has. If applying fails, the
+batch is nak'ed and comes back later, in order. Events whose contract cannot be read (a type from
+a newer producer) are acknowledged and skipped, the same way live and on rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from contracts import ContractError, Envelope, decode_envelope
+from contracts.stream import STREAM_NAME
+from services.runtime.logging import get_logger
+from services.runtime.views import View
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        nc: Client,
+        view: View,
+        *,
+        durable: str,
+        filter_subjects: Sequence[str] = ("events.>",),
+        stream: str = STREAM_NAME,
+        batch_size: int = 256,
+        ack_wait: float = 30.0,
+        fetch_timeout: float = 1.0,
+    ) -> None:
+        self.js = nc.jetstream()
+        self.view = view
+        self.durable = durable
+        self.filter_subjects = list(filter_subjects)
+        self.stream = stream
+        self.batch_size = batch_size
+        self.ack_wait = ack_wait
+        self.fetch_timeout = fetch_timeout
+        self._sub: nats.js.JetStreamContext.PullSubscription | None = None
+        self._pending_after_last_batch: int | None = None  # messages the server still had for us
+        self.log = get_logger(f"projection.{durable}")
+
+    def _config(self, start_sequence: int) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=self.ack_wait,
+            max_deliver=-1,  # a failing view retries for ever: dropping an event would corrupt it
+            deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start_sequence,
+            filter_subjects=self.filter_subjects,
+        )
+
+    async def start(self) -> None:
+        """Bind to the durable consumer, (re)creating it if it is missing or ahead of the view."""
+        position = await asyncio.to_thread(self.view.position)
+        try:
+            info = await self.js.consumer_info(self.stream, self.durable)
+            if info.ack_floor is not None and (info.ack_floor.stream_seq or 0) > position:
+                self.log.info("consumer ahead of view, recreating", view_position=position)
+                await self.js.delete_consumer(self.stream, self.durable)
+                raise NotFoundError
+        except NotFoundError:
+            await self.js.add_consumer(self.stream, self._config(position + 1))
+        self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+
+    async def process_batch(self) -> int:
+        """Fetch, apply and acknowledge one batch; returns the number of messages handled."""
+        assert self._sub is not None, "call start() first"
+        try:
+            messages = await self._sub.fetch(self.batch_size, timeout=self.fetch_timeout)
+        except nats.errors.TimeoutError:
+            return 0
+        self._pending_after_last_batch = messages[-1].metadata.num_pending
+        items = self._decode(messages)
+        try:
+            await asyncio.to_thread(self.view.apply, items)
+        except Exception:
+            self.log.exception("view failed to apply a batch; it will be redelivered", size=len(messages))
+            for message in messages:
+                await message.nak(delay=1.0)
+            raise
+        for message in messages:
+            await message.ack()
+        return len(messages)
+
+    def _decode(self, messages: Sequence[Msg]) -> list[tuple[int, Envelope]]:
+        items = []
+        for message in messages:
+            sequence = message.metadata.sequence.stream
+            try:
+                items.append((sequence, decode_envelope(message.data)))
+            except ContractError as exc:
+                self.log.error(
+                    "skipping unreadable event", sequence=sequence, subject=message.subject, error=str(exc)
+                )
+        return items
+
+    async def caught_up(self) -> bool:
+        assert self._sub is not None
+        info = await self._sub.consumer_info()
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    async def catch_up(self, timeout: float = 60.0) -> None:
+        """Process until every event in the stream at call time is applied."""
+        async with asyncio.timeout(timeout):
+            while True:
+                handled = await self.process_batch()
+                if handled and self._pending_after_last_batch == 0:
+                    return  # the last message we got was the stream's last: no idle fetch needed
+                if handled == 0 and await self.caught_up():
+                    return
+
+    async def rebuild(self, timeout: float = 600.0) -> None:
+        """Drop the view and replay the whole stream into it from sequence 1."""
+        await asyncio.to_thread(self.view.reset)
+        if self._sub is not None:
+            await self._sub.unsubscribe()
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer(self.stream, self.durable)
+        await self.start()
+        await self.catch_up(timeout)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Apply events as they arrive until `stop` is set."""
+        if self._sub is None:
+            await self.start()
+        while not stop.is_set():
+            try:
+                await self.process_batch()
+            except Exception:  # logged in process_batch; keep the read model alive
+                await asyncio.sleep(1.0)

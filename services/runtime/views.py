@@ -1,0 +1,78 @@
+"""Read models stored in SQLite: view rows and the tracking position change in one transaction.
+
+A view's position is the stream sequence of the last event it applied. Applying a batch skips
+events at or below that position, so a redelivered event is applied once; `reset()` empties the
+view for a rebuild from sequence 1. Built on eventsourcing's SQLiteTrackingRecorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Protocol, Self
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteFactory, SQLiteTrackingRecorder
+
+from contracts import Envelope
+
+
+class View(Protocol):
+    """What the projection runner needs from a read model."""
+
+    name: str
+
+    def position(self) -> int: ...
+
+    def apply(self, items: Sequence[tuple[int, Envelope]]) -> int: ...
+
+    def reset(self) -> None: ...
+
+
+class SQLiteView(SQLiteTrackingRecorder):
+    """Subclass with `name`, `tables` ({table: CREATE statement}) and `project(cursor, envelope)`."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+
+    @classmethod
+    def open(cls, path: Path | str) -> Self:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        view = SQLiteFactory({"SQLITE_DBNAME": str(path)}).tracking_recorder(cls)
+        assert isinstance(view, cls)
+        return view
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.tables.values()]
+
+    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
+        """Write the rows `envelope` changes. Override; called inside the transaction."""
+        raise NotImplementedError
+
+    def position(self) -> int:
+        return self.max_tracking_id(self.name) or 0
+
+    def apply(self, items: Sequence[tuple[int, Envelope]]) -> int:
+        """Apply the events after the current position, in order, in one transaction."""
+        with self.datastore.transaction(commit=True) as cursor:
+            current = self._max_tracking_id(self.name, cursor) or 0
+            fresh = [(seq, env) for seq, env in items if seq > current]
+            if not fresh:
+                return 0
+            for _, envelope in fresh:
+                self.project(cursor, envelope)
+            self._insert_tracking(cursor, Tracking(self.name, fresh[-1][0]))
+        return len(fresh)
+
+    def reset(self) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            for table in self.tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.name,))
+            for statement in self.tables.values():
+                cursor.execute(statement)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, object]]:
+        with self.datastore.transaction(commit=False) as cursor:
+            cursor.execute(sql, tuple(params))
+            return [dict(row) for row in cursor.fetchall()]

@@ -1,0 +1,49 @@
+"""Shared fixtures: real servers (see tests/harness) and a JetStream connection with EVENTS."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
+
+from nats.aio.client import Client
+
+from services.runtime.jetstream import connect, ensure_stream
+from services.runtime.nats_server import NatsServer
+from tests.harness.nats import NatsBackend, nats_backend
+from tests.harness.s3 import S3Endpoint, s3_backend
+
+
+@pytest.fixture(scope="session")
+def shared_nats() -> Iterator[NatsBackend]:
+    """One server for tests that do not inject faults (each test uses its own stream or subjects)."""
+    with nats_backend() as backend:
+        yield backend
+
+
+@pytest.fixture
+def nats_server(tmp_path) -> Iterator[NatsServer]:
+    """A private nats-server process for fault injection (SIGKILL, SIGSTOP, restart)."""
+    if os.environ.get("NATS_URL"):
+        pytest.skip("fault injection needs a local nats-server process, but NATS_URL points elsewhere")
+    with NatsServer(store_dir=tmp_path / "nats") as server:
+        yield server
+
+
+@pytest.fixture
+async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
+    """A connection to the private server, with the EVENTS stream in place."""
+    client = await connect(nats_server.url, "tests")
+    await ensure_stream(client.jetstream())
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[S3Endpoint]:
+    with s3_backend() as endpoint:
+        yield endpoint

@@ -1,0 +1,84 @@
+"""A read model built live, through failures and redeliveries, equals one rebuilt from sequence 1."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from services.runtime.jetstream import connect
+from services.runtime.outbox import OutboxRelay
+from services.runtime.projection import ProjectionRunner
+from tests.fakes import fill, ledger_app
+from tests.views import FlakyJobBoard, JobBoard
+
+JOBS, STEPS = 12, 30
+
+
+async def publish_all(app, nc) -> None:  # type: ignore[no-untyped-def]
+    relay = OutboxRelay(app, nc, batch_size=50)
+    await relay.recover()
+    while await relay.pump_once():
+        pass
+
+
+async def test_live_view_with_redeliveries_equals_view_rebuilt_from_sequence_one(nats_server, nc, tmp_path):
+    app = ledger_app(tmp_path)
+    fill(app, jobs=JOBS // 2, steps=STEPS)
+    await publish_all(app, nc)
+
+    # 1. A worker applies one batch and dies before acknowledging it.
+    crashed = await connect(nats_server.url, "crashing-projection")
+    doomed = ProjectionRunner(
+        crashed, JobBoard.open(tmp_path / "live.sqlite"), durable="board", batch_size=40, ack_wait=1.0
+    )
+    await doomed.start()
+    batch = await doomed._sub.fetch(40, timeout=2)  # type: ignore[union-attr]
+    await asyncio.to_thread(doomed.view.apply, doomed._decode(batch))
+    await crashed.close()  # no ack: JetStream redelivers those 40 after ack_wait
+
+    # 2. Its replacement meets a failing view (nak, redelivery), then catches up, live.
+    live_view = FlakyJobBoard.open(tmp_path / "live.sqlite")
+    live = ProjectionRunner(nc, live_view, durable="board", batch_size=40, ack_wait=1.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(live.run(stop))
+    fill(app, jobs=JOBS // 2, steps=STEPS)
+    await publish_all(app, nc)
+    await _wait_for_position(live_view, app.outbox_head())
+    stop.set()
+    await task
+    assert live_view.failures == 0, "the failing batches were never retried"
+
+    # 3. A fresh view replays the whole stream.
+    rebuilt_view = JobBoard.open(tmp_path / "rebuilt.sqlite")
+    rebuilt = ProjectionRunner(nc, rebuilt_view, durable="board-rebuild", batch_size=500)
+    await rebuilt.rebuild()
+
+    expected_events_per_job = 2 + STEPS
+    assert len(live_view.rows()) == JOBS
+    assert all(row["events"] == expected_events_per_job for row in live_view.rows()), "an event applied twice"
+    assert live_view.rows() == rebuilt_view.rows()
+    assert rebuilt_view.position() == live_view.position() == app.outbox_head()
+
+
+async def test_rebuild_replaces_whatever_the_view_held(nc, tmp_path):
+    app = ledger_app(tmp_path)
+    fill(app, jobs=3, steps=4)
+    await publish_all(app, nc)
+    view = JobBoard.open(tmp_path / "view.sqlite")
+    runner = ProjectionRunner(nc, view, durable="board")
+    await runner.start()
+    await runner.catch_up()
+    before = view.rows()
+    with sqlite3.connect(tmp_path / "view.sqlite") as db:  # a read model damaged by a bug
+        db.execute("UPDATE jobs SET status='corrupted'")
+    assert view.rows() != before
+
+    await runner.rebuild()
+
+    assert view.rows() == before
+
+
+async def _wait_for_position(view, position: int, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    async with asyncio.timeout(timeout):
+        while await asyncio.to_thread(view.position) < position:
+            await asyncio.sleep(0.05)
