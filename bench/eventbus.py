@@ -93,8 +93,7 @@ async def time_raw_publish(app: BenchApp, url: str) -> float:
     js = nc.jetstream()
     start = time.perf_counter()
     futures = [
-        await js.publish_async(subject, payload, headers={"Nats-Msg-Id": uuid4().hex})
-        for subject, payload in raw
+        await js.publish_async(subject, payload, headers={"Nats-Msg-Id": uuid4().hex}) for subject, payload in raw
     ]
     await asyncio.gather(*futures)
     elapsed = time.perf_counter() - start
@@ -157,10 +156,7 @@ async def one_round(events: int, index: int) -> dict[str, float]:
 
 async def main(events: int, rounds: int) -> dict[str, float]:
     results = [await one_round(events, i) for i in range(rounds)]
-    print(
-        f"{'round':>5} {'events':>7} {'relay ev/s':>11} {'raw ev/s':>10} "
-        f"{'replay ev/s':>12} {'bare ev/s':>10}"
-    )
+    print(f"{'round':>5} {'events':>7} {'relay ev/s':>11} {'raw ev/s':>10} {'replay ev/s':>12} {'bare ev/s':>10}")
     for i, r in enumerate(results):
         n = r["events"]
         print(
@@ -185,9 +181,7 @@ async def main(events: int, rounds: int) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

@@ -24,17 +24,13 @@ class Envelope(ValueObject):
     event_id: UUID = Field(description="Unique id of this event; also its Nats-Msg-Id (dedupe key).")
     occurred_at: AwareDatetime = Field(description="When the event happened, UTC.")
     producer: str = Field(pattern=_TOKEN_PATTERN, description="Service that wrote the event: api, trainer...")
-    aggregate_type: str = Field(
-        pattern=_TOKEN_PATTERN, description="Kind of thing it is about: job, dataset..."
-    )
+    aggregate_type: str = Field(pattern=_TOKEN_PATTERN, description="Kind of thing it is about: job, dataset...")
     aggregate_id: str = Field(pattern=_TOKEN_PATTERN, description="Id of the thing it is about.")
     aggregate_version: int | None = Field(
         None, ge=1, description="Version of the producer's aggregate after this event; None for direct facts."
     )
     correlation_id: str = Field(min_length=1, description="Shared by every event of one user request or job.")
-    causation_id: str | None = Field(
-        None, description="event_id of the event or command that caused this one."
-    )
+    causation_id: str | None = Field(None, description="event_id of the event or command that caused this one.")
     actor: Actor = Field(description="Who caused it.")
     event: AnyEvent
 

@@ -29,12 +29,8 @@ def drift(directory: Path = SCHEMA_DIR) -> list[str]:
     expected = generated_schemas()
     on_disk = {p.name: p.read_text() for p in directory.glob("*.json")}
     problems = [f"missing {f}" for f in sorted(expected.keys() - on_disk.keys())]
-    problems += [
-        f"stale {f} (no such event version any more)" for f in sorted(on_disk.keys() - expected.keys())
-    ]
-    problems += [
-        f"changed {f}" for f in sorted(expected.keys() & on_disk.keys()) if expected[f] != on_disk[f]
-    ]
+    problems += [f"stale {f} (no such event version any more)" for f in sorted(on_disk.keys() - expected.keys())]
+    problems += [f"changed {f}" for f in sorted(expected.keys() & on_disk.keys()) if expected[f] != on_disk[f]]
     return problems
 
 

@@ -48,25 +48,17 @@ class TrainingConfig(ValueObject):
         None, ge=1, description="Stop after this many optimizer steps (overrides epochs when set)."
     )
     batch_size: int = Field(8, ge=1, le=4096, description="Rows per device per step.")
-    gradient_accumulation_steps: int = Field(
-        1, ge=1, le=1024, description="Micro-batches per optimizer step."
-    )
-    max_seq_length: int = Field(
-        2048, ge=8, le=1_048_576, description="Tokens per row after the chat template."
-    )
+    gradient_accumulation_steps: int = Field(1, ge=1, le=1024, description="Micro-batches per optimizer step.")
+    max_seq_length: int = Field(2048, ge=8, le=1_048_576, description="Tokens per row after the chat template.")
     warmup_steps: int = Field(0, ge=0, description="Linear learning-rate warm-up steps.")
     seed: int = Field(0, ge=0, description="Seed for data order, adapter init and dropout.")
-    eval_split: float = Field(
-        0.0, ge=0, lt=1, description="Fraction of rows held out for eval loss, 0 = none."
-    )
-    checkpoint_interval_steps: int = Field(
-        100, ge=1, description="Save a resumable checkpoint every N steps."
-    )
+    eval_split: float = Field(0.0, ge=0, lt=1, description="Fraction of rows held out for eval loss, 0 = none.")
+    checkpoint_interval_steps: int = Field(100, ge=1, description="Save a resumable checkpoint every N steps.")
     keep_last_checkpoints: int = Field(2, ge=1, le=100, description="Older checkpoints are deleted.")
     progress_interval_steps: int = Field(1, ge=1, description="Emit TrainingProgressed every N steps.")
     priority: int = Field(0, ge=-100, le=100, description="Higher runs first when several jobs wait.")
-    export_formats: tuple[Literal["lora", "merged_16bit", "gguf_f16", "gguf_q8_0", "gguf_q4_k_m"], ...] = (
-        Field(("lora", "merged_16bit"), description="Artifacts to export when training completes.")
+    export_formats: tuple[Literal["lora", "merged_16bit", "gguf_f16", "gguf_q8_0", "gguf_q4_k_m"], ...] = Field(
+        ("lora", "merged_16bit"), description="Artifacts to export when training completes."
     )
 
     @model_validator(mode="after")

@@ -14,8 +14,7 @@ from services.runtime.views import SQLiteView
 class JobBoard(SQLiteView):
     name = "job_board"
     tables: ClassVar[dict[str, str]] = {
-        "jobs": "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, status TEXT, step INTEGER, "
-        "events INTEGER)"
+        "jobs": "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, status TEXT, step INTEGER, events INTEGER)"
     }
 
     def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:

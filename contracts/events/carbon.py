@@ -38,9 +38,7 @@ class EmissionsMeasured(DomainEvent):
     energy_kwh: float = Field(ge=0, description="Total energy in the interval incl. PUE, kWh.")
     emissions_g: float = Field(ge=0, description="CO2-equivalent emitted in the interval, grams.")
     carbon_intensity_g_per_kwh: float = Field(ge=0, description="Grid intensity used, gCO2eq/kWh.")
-    intensity_source: str = Field(
-        description="Where the intensity came from, e.g. `codecarbon energy mix FRA`."
-    )
+    intensity_source: str = Field(description="Where the intensity came from, e.g. `codecarbon energy mix FRA`.")
     intensity_is_fallback: bool = Field(
         description="True when no region was configured and a world-average default was used."
     )

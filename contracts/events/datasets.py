@@ -18,9 +18,7 @@ class DatasetRegistered(DomainEvent):
     aggregate_type: ClassVar[str] = "dataset"
     type: Literal["DatasetRegistered"] = Field("DatasetRegistered", description="Event type.")
     version: Literal[1] = Field(1, description="Schema version of this event type.")
-    name: str = Field(
-        min_length=1, description="Human name of the dataset (the upload's file name by default)."
-    )
+    name: str = Field(min_length=1, description="Human name of the dataset (the upload's file name by default).")
     uri: str = Field(min_length=1, description="Where the raw file lives (s3://bucket/key or file:///path).")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the stored bytes, hex.")
     size_bytes: int = Field(ge=0, description="Size of the stored file in bytes.")

@@ -33,13 +33,9 @@ def serve(port: int, store_dir: Path | None) -> None:
     server.start()
     try:
         asyncio.run(_bootstrap(server.url, settings.stream_replicas))
-        click.echo(
-            f"nats-server ready at {server.url}, JetStream store {server.store_dir}, stream EVENTS in place"
-        )
+        click.echo(f"nats-server ready at {server.url}, JetStream store {server.store_dir}, stream EVENTS in place")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(
-            signal.SIG_BLOCK, stop_signals
-        )  # delivered to sigwait, not the default handler
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # delivered to sigwait, not the default handler
         signal.sigwait(stop_signals)
     finally:
         server.stop()

@@ -26,9 +26,7 @@ class Causation:
     causation_id: str | None = None
 
     @classmethod
-    def system(
-        cls, component: str, correlation_id: str | None = None, causation_id: str | None = None
-    ) -> Causation:
+    def system(cls, component: str, correlation_id: str | None = None, causation_id: str | None = None) -> Causation:
         return cls(Actor(kind="system", id=component), correlation_id, causation_id)
 
     def following(self, envelope: Envelope) -> Causation:
@@ -76,9 +74,7 @@ class EventSourcedAggregate(Aggregate):
         """Apply `event` to this aggregate's state. Override; the default keeps no state."""
 
     @classmethod
-    def _envelope(
-        cls, aggregate_id: UUID, version: int, event: DomainEvent, causation: Causation
-    ) -> Envelope:
+    def _envelope(cls, aggregate_id: UUID, version: int, event: DomainEvent, causation: Causation) -> Envelope:
         return Envelope.new(
             event,
             producer=cls.producer,

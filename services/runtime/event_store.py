@@ -74,16 +74,12 @@ class ServiceApplication(Application[UUID]):
         except _NotFoundInStore:
             raise AggregateNotFoundError(f"no {cls.__name__} {aggregate_id}") from None
         if not isinstance(aggregate, cls):
-            raise AggregateNotFoundError(
-                f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}"
-            )
+            raise AggregateNotFoundError(f"{aggregate_id} is a {type(aggregate).__name__}, not a {cls.__name__}")
         return aggregate
 
     def outbox_after(self, position: int, limit: int) -> Sequence[tuple[int, Envelope]]:
         """Stored envelopes after outbox `position`, oldest first: (position, envelope)."""
-        notifications = self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
-        )
+        notifications = self.recorder.select_notifications(start=position, limit=limit, inclusive_of_start=False)
         out: list[tuple[int, Envelope]] = []
         for n in notifications:
             domain_event: Any = self.mapper.to_domain_event(n)

@@ -101,9 +101,7 @@ class NatsServer:
                         return
             except OSError:
                 time.sleep(0.02)
-        raise NatsServerError(
-            f"nats-server on port {self.port} not ready after {timeout} s; see {self.log_path}"
-        )
+        raise NatsServerError(f"nats-server on port {self.port} not ready after {timeout} s; see {self.log_path}")
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM lets JetStream flush)."""

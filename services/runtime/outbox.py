@@ -104,9 +104,7 @@ class OutboxRelay:
                 await self.nc.publish(message.subject, message.payload, headers=headers)
                 continue
             headers["Nats-Batch-Commit"] = "1"
-            reply = await self.nc.request(
-                message.subject, message.payload, self.request_timeout, headers=headers
-            )
+            reply = await self.nc.request(message.subject, message.payload, self.request_timeout, headers=headers)
         return self._committed_sequence(json.loads(reply.data))
 
     def _committed_sequence(self, response: dict[str, Any]) -> int:

@@ -101,9 +101,7 @@ class ProjectionRunner:
             try:
                 items.append((sequence, decode_envelope(message.data)))
             except ContractError as exc:
-                self.log.error(
-                    "skipping unreadable event", sequence=sequence, subject=message.subject, error=str(exc)
-                )
+                self.log.error("skipping unreadable event", sequence=sequence, subject=message.subject, error=str(exc))
         return items
 
     async def caught_up(self) -> bool:

@@ -34,9 +34,7 @@ class StaleWriteError(RuntimeKernelError):
 
 
 class EventPublisher:
-    def __init__(
-        self, nc: Client, *, stream: str = STREAM_NAME, timeout: float = 5.0, give_up_after: float = 60.0
-    ):
+    def __init__(self, nc: Client, *, stream: str = STREAM_NAME, timeout: float = 5.0, give_up_after: float = 60.0):
         self.js = nc.jetstream(timeout=timeout)
         self.stream = stream
         self.give_up_after = give_up_after  # seconds of retrying before BusUnavailableError
@@ -67,9 +65,7 @@ class EventPublisher:
                     except APIError as exc:
                         if exc.err_code in WRONG_LAST_SEQUENCE_CODES:
                             return await self._ours_or_stale(envelope, subject_filter, exc)
-                        raise BusUnavailableError(
-                            f"JetStream refused {envelope.subject}: {exc.description}"
-                        ) from exc
+                        raise BusUnavailableError(f"JetStream refused {envelope.subject}: {exc.description}") from exc
                     return int(ack.seq)
         except _TRANSIENT as exc:
             raise BusUnavailableError(f"JetStream did not acknowledge {envelope.subject}: {exc!r}") from exc

@@ -18,10 +18,6 @@ class KernelSettings(BaseSettings):
     nats_url: str = Field("nats://127.0.0.1:4222", description="NATS server(s), comma-separated.")
     data_dir: Path = Field(Path(".greentune"), description="Where embedded state lives (stores, artifacts).")
     stream_replicas: int = Field(1, ge=1, le=5, description="Replicas of the EVENTS stream (3 on a cluster).")
-    event_store: Literal["sqlite", "postgres"] = Field(
-        "sqlite", description="Write-side store of each service."
-    )
-    postgres_dsn: str | None = Field(
-        None, description="postgresql://user:pass@host/db when event_store=postgres."
-    )
+    event_store: Literal["sqlite", "postgres"] = Field("sqlite", description="Write-side store of each service.")
+    postgres_dsn: str | None = Field(None, description="postgresql://user:pass@host/db when event_store=postgres.")
     log_level: Literal["debug", "info", "warning", "error"] = "info"

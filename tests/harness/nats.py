@@ -28,9 +28,7 @@ def nats_backend() -> Iterator[NatsBackend]:
         from testcontainers.core.waiting_utils import wait_for_logs
 
         container = (
-            DockerContainer("nats:2.12-alpine")
-            .with_command("-js --sync_interval=always")
-            .with_exposed_ports(4222)
+            DockerContainer("nats:2.12-alpine").with_command("-js --sync_interval=always").with_exposed_ports(4222)
         )
         with container:
             wait_for_logs(container, "Server is ready")

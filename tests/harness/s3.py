@@ -39,9 +39,7 @@ def s3_backend() -> Iterator[S3Endpoint]:
 
         with MinioContainer() as minio:
             config = minio.get_config()
-            yield S3Endpoint(
-                config["endpoint"], config["access_key"], config["secret_key"], False, "testcontainers"
-            )
+            yield S3Endpoint(config["endpoint"], config["access_key"], config["secret_key"], False, "testcontainers")
         return
     from moto.server import ThreadedMotoServer
 

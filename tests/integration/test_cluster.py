@@ -22,10 +22,7 @@ WRITERS = 8
 
 @pytest.fixture
 def cluster(tmp_path):  # type: ignore[no-untyped-def]
-    nodes = [
-        NatsServer(store_dir=tmp_path / f"node-{i}", config_file=CLUSTER / f"node-{i}.conf")
-        for i in (1, 2, 3)
-    ]
+    nodes = [NatsServer(store_dir=tmp_path / f"node-{i}", config_file=CLUSTER / f"node-{i}.conf") for i in (1, 2, 3)]
     for node in nodes:
         node.start()
     yield nodes

@@ -25,9 +25,7 @@ def outbox_event_ids(app: LedgerApp) -> list[str]:
 
 async def assert_log_is_exactly_the_outbox(nc, app: LedgerApp) -> None:
     log = await producer_log(nc.jetstream())
-    assert [position for position, _ in log] == list(range(1, app.outbox_head() + 1)), (
-        "gap, duplicate or reorder"
-    )
+    assert [position for position, _ in log] == list(range(1, app.outbox_head() + 1)), "gap, duplicate or reorder"
     assert [event_id for _, event_id in log] == outbox_event_ids(app)
 
 

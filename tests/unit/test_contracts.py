@@ -55,9 +55,7 @@ def test_every_event_field_is_described():
         schema = json.loads(text)
         for definition in [schema, *schema.get("$defs", {}).values()]:
             for field, spec in definition.get("properties", {}).items():
-                assert "description" in spec or "$ref" in spec or "allOf" in spec, (
-                    f"{name}: {field} undescribed"
-                )
+                assert "description" in spec or "$ref" in spec or "allOf" in spec, f"{name}: {field} undescribed"
 
 
 def test_envelope_round_trips_through_json():
@@ -76,9 +74,7 @@ def test_events_are_frozen():
 
 
 def test_version_1_training_progress_is_upcast_to_version_2():
-    stored = json.loads(
-        encode_envelope(_envelope(TrainingProgressed(step=1, epoch=0.5, loss=1.0, learning_rate=0.1)))
-    )
+    stored = json.loads(encode_envelope(_envelope(TrainingProgressed(step=1, epoch=0.5, loss=1.0, learning_rate=0.1))))
     stored["event"] = {
         "type": "TrainingProgressed",
         "version": 1,

@@ -1,0 +1,31 @@
+"""Where things live in the artifact store (the seed's storage layout)."""
+
+from __future__ import annotations
+
+
+def base_model(name: str) -> str:
+    return f"models/base/{name}"
+
+
+def finetuned_model(job_id: str, kind: str) -> str:
+    return f"models/finetuned/job-{job_id}/{kind}"
+
+
+def raw_dataset(dataset_id: str, filename: str) -> str:
+    return f"datasets/raw/{dataset_id}/{filename}"
+
+
+def processed_dataset(dataset_id: str) -> str:
+    return f"datasets/processed/{dataset_id}"
+
+
+def checkpoints(job_id: str) -> str:
+    return f"checkpoints/job-{job_id}"
+
+
+def checkpoint(job_id: str, step: int) -> str:
+    return f"{checkpoints(job_id)}/checkpoint-{step}"
+
+
+def job_log(job_id: str, filename: str = "training.log") -> str:
+    return f"logs/job-{job_id}/{filename}"

@@ -1,0 +1,1 @@
+"""Trainer service: datasets, Unsloth fine-tuning jobs, checkpoints and exports."""
