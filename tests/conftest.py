@@ -47,3 +47,15 @@ async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
 def s3_endpoint() -> Iterator[S3Endpoint]:
     with s3_backend() as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir():  # type: ignore[no-untyped-def]
+    """The demo base model folder (built once, cached in .cache/models)."""
+    return tiny_base()
+
+
+@pytest.fixture(scope="session")
+def tiny_finetuned_dir():  # type: ignore[no-untyped-def]
+    """`lora/` and `merged/` folders of the tiny model fine-tuned on the demo facts (cached)."""
+    return tiny_finetuned()

@@ -1,0 +1,75 @@
+"""Tiny real models for tests, built once and cached under .cache/ (keyed by the code that builds them).
+
+`tiny_base()`: the demo base model (services/trainer/tiny_model.py), ~20 s to build.
+`tiny_finetuned()`: LoRA r=64 trained on the demo facts through the trainer's recipe, saved as a
+LoRA adapter folder and a merged 16-bit folder, ~15-30 s. Builds write to a temporary folder and
+rename it into place, so concurrent test runs never see half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = REPO / ".cache" / "models"
+
+
+def _key(*sources: str) -> str:
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update((REPO / source).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _build_once(target: Path, script: str, *args: str) -> Path:
+    if target.is_dir():
+        return target
+    partial = target.with_name(f"{target.name}.partial-{os.getpid()}")
+    shutil.rmtree(partial, ignore_errors=True)
+    # A separate process: Unsloth patches transformers/TRL globally when imported.
+    subprocess.run([sys.executable, "-c", script, str(partial), *args], check=True, cwd=REPO)
+    try:
+        partial.rename(target)
+    except OSError:  # another run finished first
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def tiny_base() -> Path:
+    key = _key("services/trainer/tiny_model.py", "services/trainer/demo_facts.py")
+    script = (
+        "import sys; from pathlib import Path; from services.trainer.tiny_model import build_tiny_model; "
+        "build_tiny_model(Path(sys.argv[1]))"
+    )
+    return _build_once(CACHE / f"tiny-base-{key}", script)
+
+
+FINETUNE_SCRIPT = """
+import sys
+from pathlib import Path
+from services.trainer import recipe
+recipe.import_unsloth()
+from contracts.training_config import LoraSettings, TrainingConfig
+from services.trainer.demo_facts import as_messages, demo_facts
+base, out = Path(sys.argv[2]), Path(sys.argv[1])
+config = TrainingConfig(base_model=str(base), dataset_id="demo", lora=LoraSettings(rank=64, alpha=128),
+                        learning_rate=3e-3, epochs=40, batch_size=16, max_seq_length=64, warmup_steps=10,
+                        checkpoint_interval_steps=10_000)
+model, tokenizer = recipe.load_model(base, config)
+run = recipe.train(model, tokenizer, config, as_messages(demo_facts()), out / "work")
+recipe.save_lora(run, out / "lora")
+recipe.save_merged_16bit(run, out / "merged")
+import shutil; shutil.rmtree(out / "work")
+"""
+
+
+def tiny_finetuned() -> Path:
+    """Folder with `lora/` and `merged/` of the tiny base fine-tuned on the demo facts."""
+    base = tiny_base()
+    key = _key("services/trainer/recipe.py", "tests/harness/models.py") + base.name[-12:]
+    return _build_once(CACHE / f"tiny-finetuned-{key}", FINETUNE_SCRIPT, str(base))
