@@ -14,6 +14,7 @@ from nats.aio.client import Client
 
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.nats_server import NatsServer
+from tests.harness.models import tiny_base, tiny_finetuned
 from tests.harness.nats import NatsBackend, nats_backend
 from tests.harness.s3 import S3Endpoint, s3_backend
 
