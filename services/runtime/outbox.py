@@ -27,7 +27,7 @@ from contracts.stream import HEADER_NOTIFICATION_ID, STREAM_NAME
 from contracts.subjects import producer_filter
 from services.runtime.errors import BusUnavailableError, RelayFencedError
 from services.runtime.logging import get_logger
-from services.runtime.wire import WRONG_LAST_SEQUENCE_CODES, expect_last, to_message
+from services.runtime.wire import WRONG_LAST_SEQUENCE_CODES, OutgoingMessage, expect_last, to_message
 
 MAX_BATCH = 1000  # ADR-50 limit per atomic batch
 # A batch holding an event already in the stream is refused with this code before the
@@ -86,25 +86,33 @@ class OutboxRelay:
 
     async def _append(self, items: Sequence[tuple[int, Envelope]]) -> int:
         messages = [to_message(env, position) for position, env in items]
-        first = messages[0]
-        fenced = expect_last(first.headers, self.last_seq, self.subject_filter)
+        fence = expect_last(messages[0].headers, self.last_seq, self.subject_filter)
         if len(messages) == 1:
-            try:
-                ack = await self.js.publish(first.subject, first.payload, headers=fenced)
-            except APIError as exc:
-                raise self._translate(exc) from exc
-            if ack.duplicate:  # stored before, yet we were not at the head: re-read the position
-                raise RelayFencedError("duplicate append: the relay's position was stale")
-            return int(ack.seq)
+            return await self._publish_one(messages[0], fence)
+        return await self._publish_batch(messages, fence)
+
+    async def _publish_one(self, message: OutgoingMessage, headers: dict[str, str]) -> int:
+        try:
+            ack = await self.js.publish(message.subject, message.payload, headers=headers)
+        except APIError as exc:
+            raise self._translate(exc) from exc
+        if ack.duplicate:  # stored before, yet we were not at the head: re-read the position
+            raise RelayFencedError("duplicate append: the relay's position was stale")
+        return int(ack.seq)
+
+    async def _publish_batch(self, messages: Sequence[OutgoingMessage], fence: dict[str, str]) -> int:
+        """ADR-50 atomic batch: all stored or none; only the commit gets a reply (one round trip)."""
         batch_id = uuid.uuid4().hex
-        for index, message in enumerate(messages, start=1):
-            headers = fenced if index == 1 else message.headers
-            headers = {**headers, "Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(index)}
-            if index < len(messages):
-                await self.nc.publish(message.subject, message.payload, headers=headers)
-                continue
-            headers["Nats-Batch-Commit"] = "1"
-            reply = await self.nc.request(message.subject, message.payload, self.request_timeout, headers=headers)
+        last = len(messages)
+        for index, message in enumerate(messages[:-1], start=1):
+            headers = fence if index == 1 else message.headers
+            batch = {"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(index)}
+            await self.nc.publish(message.subject, message.payload, headers={**headers, **batch})
+        commit = {"Nats-Batch-Id": batch_id, "Nats-Batch-Sequence": str(last), "Nats-Batch-Commit": "1"}
+        final = messages[-1]
+        reply = await self.nc.request(
+            final.subject, final.payload, self.request_timeout, headers={**final.headers, **commit}
+        )
         return self._committed_sequence(json.loads(reply.data))
 
     def _committed_sequence(self, response: dict[str, Any]) -> int:
