@@ -16,6 +16,7 @@ from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.nats_server import NatsServer
 from tests.harness.models import tiny_base, tiny_finetuned
 from tests.harness.nats import NatsBackend, nats_backend
+from tests.harness.postgres import postgres_backend
 from tests.harness.s3 import S3Endpoint, s3_backend
 
 
@@ -60,3 +61,12 @@ def tiny_model_dir():  # type: ignore[no-untyped-def]
 def tiny_finetuned_dir():  # type: ignore[no-untyped-def]
     """`lora/` and `merged/` folders of the tiny model fine-tuned on the demo facts (cached)."""
     return tiny_finetuned()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """A PostgreSQL server for the write-side stores ($POSTGRES_DSN, testcontainers, or a local cluster)."""
+    with postgres_backend() as dsn:
+        if dsn is None:
+            pytest.skip("no PostgreSQL here: set POSTGRES_DSN, run Docker, or install Debian's postgresql")
+        yield dsn

@@ -45,7 +45,6 @@ def store_env(settings: KernelSettings, producer: str) -> dict[str, str]:
             "POSTGRES_PORT": str(dsn.port or 5432),
             "POSTGRES_USER": dsn.username or "",
             "POSTGRES_PASSWORD": dsn.password or "",
-            "POSTGRES_SCHEMA": producer,
         }
     path = Path(settings.data_dir) / "stores" / f"{producer}.sqlite"
     path.parent.mkdir(parents=True, exist_ok=True)
