@@ -8,7 +8,7 @@ from pydantic import Field
 
 from contracts.base import DomainEvent
 from contracts.errors import UnknownEventTypeError
-from contracts.events.carbon import EmissionsMeasured
+from contracts.events.carbon import BudgetExhausted, BudgetSet, BudgetWarningIssued, EmissionsMeasured
 from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from contracts.events.inference import InferenceCompleted
 from contracts.events.jobs import (
@@ -23,7 +23,19 @@ from contracts.events.jobs import (
     JobStarted,
     TrainingProgressed,
 )
-from contracts.events.models import ModelAliasSet, ModelExported, ModelLoaded, ModelRegistered, ModelUnloaded
+from contracts.events.models import (
+    BaseModelRegistered,
+    ModelAliasSet,
+    ModelArtifactsPurged,
+    ModelDeleted,
+    ModelDeprecated,
+    ModelExported,
+    ModelFootprintRecorded,
+    ModelLoaded,
+    ModelRegistered,
+    ModelUnloaded,
+    ModelVerificationCompleted,
+)
 
 AnyEvent = Annotated[
     DatasetRegistered
@@ -39,12 +51,21 @@ AnyEvent = Annotated[
     | JobCancelRequested
     | JobCancelled
     | ModelExported
+    | BaseModelRegistered
     | ModelRegistered
     | ModelAliasSet
+    | ModelVerificationCompleted
+    | ModelFootprintRecorded
+    | ModelDeprecated
+    | ModelDeleted
+    | ModelArtifactsPurged
     | ModelLoaded
     | ModelUnloaded
     | InferenceCompleted
-    | EmissionsMeasured,
+    | EmissionsMeasured
+    | BudgetSet
+    | BudgetWarningIssued
+    | BudgetExhausted,
     Field(discriminator="type", description="The event itself; its `type` selects the schema."),
 ]
 
@@ -64,12 +85,21 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         JobCancelRequested,
         JobCancelled,
         ModelExported,
+        BaseModelRegistered,
         ModelRegistered,
         ModelAliasSet,
+        ModelVerificationCompleted,
+        ModelFootprintRecorded,
+        ModelDeprecated,
+        ModelDeleted,
+        ModelArtifactsPurged,
         ModelLoaded,
         ModelUnloaded,
         InferenceCompleted,
         EmissionsMeasured,
+        BudgetSet,
+        BudgetWarningIssued,
+        BudgetExhausted,
     )
 }
 

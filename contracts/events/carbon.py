@@ -45,3 +45,43 @@ class EmissionsMeasured(DomainEvent):
     country_iso_code: str | None = Field(None, description="ISO 3166-1 alpha-3 country of the grid.")
     region: str | None = Field(None, description="Region within the country, if configured.")
     pue: float = Field(ge=1, description="Power usage effectiveness applied to the energy.")
+
+
+BudgetMetric = Literal["energy_kwh", "emissions_g"]
+
+
+class _BudgetEvent(DomainEvent):
+    # The aggregate id is the API key id the budget applies to.
+    aggregate_type: ClassVar[str] = "budget"
+
+
+class BudgetSet(_BudgetEvent):
+    """An API key got an energy or CO2 budget (replacing any earlier one); warnings re-arm."""
+
+    type: Literal["BudgetSet"] = Field("BudgetSet", description="Event type.")
+    version: Literal[1] = Field(1, description="Schema version of this event type.")
+    metric: BudgetMetric = Field(description="What is limited: `energy_kwh` (kWh) or `emissions_g` (gCO2eq).")
+    limit: float = Field(gt=0, description="The budget, in the metric's unit; usage counts every job and request.")
+    warning_fraction: float = Field(
+        0.8, gt=0, lt=1, description="Fraction of the limit at which BudgetWarningIssued is published."
+    )
+
+
+class BudgetWarningIssued(_BudgetEvent):
+    """An API key's usage crossed the warning fraction of its budget."""
+
+    type: Literal["BudgetWarningIssued"] = Field("BudgetWarningIssued", description="Event type.")
+    version: Literal[1] = Field(1, description="Schema version of this event type.")
+    metric: BudgetMetric = Field(description="The budget's metric.")
+    used: float = Field(ge=0, description="Usage when the warning was issued, in the metric's unit.")
+    limit: float = Field(gt=0, description="The budget, in the metric's unit.")
+
+
+class BudgetExhausted(_BudgetEvent):
+    """An API key used its whole budget: new fine-tuning jobs are refused until it is raised."""
+
+    type: Literal["BudgetExhausted"] = Field("BudgetExhausted", description="Event type.")
+    version: Literal[1] = Field(1, description="Schema version of this event type.")
+    metric: BudgetMetric = Field(description="The budget's metric.")
+    used: float = Field(ge=0, description="Usage when the budget ran out, in the metric's unit.")
+    limit: float = Field(gt=0, description="The budget, in the metric's unit.")

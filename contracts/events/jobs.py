@@ -65,6 +65,9 @@ class TrainingProgressed(_JobEvent):
         None, ge=0, description="Training throughput since the previous progress event, tokens/s."
     )
     tokens_seen: int | None = Field(None, ge=0, description="Tokens trained on so far in this job.")
+    attempt: int | None = Field(
+        None, ge=1, description="Which run of the job (see JobStarted.attempt) measured it; None if unknown."
+    )
 
 
 class EpochCompleted(_JobEvent):
@@ -86,6 +89,9 @@ class CheckpointSaved(_JobEvent):
     step: int = Field(ge=1, description="Optimizer step of the checkpoint.")
     uri: str = Field(min_length=1, description="Where the checkpoint folder lives.")
     size_bytes: int = Field(ge=0, description="Total size of the checkpoint's files.")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the folder's sorted file manifest."
+    )
 
 
 class JobCompleted(_JobEvent):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
+from services.cli.carbon_commands import carbon
 from services.cli.events_commands import events
+from services.cli.inference_commands import inference
 from services.cli.nats_commands import nats
+from services.cli.registry_commands import registry
+from services.cli.trainer_commands import TRAINER_GROUPS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -16,6 +20,11 @@ def cli() -> None:
 
 cli.add_command(nats)
 cli.add_command(events)
+cli.add_command(carbon)
+cli.add_command(registry)
+cli.add_command(inference)
+for group in TRAINER_GROUPS:  # models, datasets, jobs
+    cli.add_command(group)
 
 if __name__ == "__main__":
     cli()

@@ -36,7 +36,8 @@ DUPLICATE_IN_BATCH = 10201
 
 
 class Outbox(Protocol):
-    producer: str
+    @property
+    def producer(self) -> str: ...  # read-only, so a class attribute satisfies it
 
     def outbox_after(self, position: int, limit: int) -> Sequence[tuple[int, Envelope]]: ...
 

@@ -20,7 +20,8 @@ from contracts import Envelope
 class View(Protocol):
     """What the projection runner needs from a read model."""
 
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only, so a class attribute satisfies it
 
     def position(self) -> int: ...
 

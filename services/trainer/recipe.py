@@ -72,7 +72,8 @@ def load_model(base_model_dir: Path, config: TrainingConfig) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool) -> Any:
+def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool, chat: bool = True) -> Any:
+    """TRL settings for `config`. Chat rows train on assistant tokens only; plain text on every token."""
     import torch
     from trl import SFTConfig
 
@@ -101,7 +102,8 @@ def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool) -> Any:
         gradient_checkpointing=False,  # Unsloth applies its own on GPU (see load_model)
         dataloader_num_workers=0,
         max_length=config.max_seq_length,
-        assistant_only_loss=True,
+        assistant_only_loss=chat,
+        dataset_text_field="text",
         packing=False,
         include_num_input_tokens_seen=True,
     )
@@ -115,16 +117,19 @@ def train(
     output_dir: Path,
     eval_rows: list[dict[str, Any]] | None = None,
     callbacks: list[Any] | None = None,
-    resume: bool = False,
+    resume: bool | Path = False,
 ) -> RecipeRun:
-    """Run SFT on chat rows (`messages`); checkpoints land in `output_dir/checkpoint-<step>`."""
+    """Run SFT on chat rows (`messages`) or text rows (`text`); checkpoints land in `output_dir/checkpoint-<step>`.
+
+    `resume`: True continues from the newest checkpoint in `output_dir`, a path from that checkpoint.
+    """
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
     trainer = SFTTrainer(
         model=model,
-        args=sft_config(config, output_dir, bool(eval_rows)),
+        args=sft_config(config, output_dir, bool(eval_rows), chat="messages" in train_rows[0]),
         train_dataset=Dataset.from_list(train_rows),
         eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
         processing_class=tokenizer,
@@ -132,7 +137,8 @@ def train(
     )
     trainer.remove_callback(PrinterCallback)  # it prints every log dict to stdout
     started = time.perf_counter()
-    outcome = trainer.train(resume_from_checkpoint=True if resume else None)
+    checkpoint = str(resume) if isinstance(resume, Path) else (True if resume else None)
+    outcome = trainer.train(resume_from_checkpoint=checkpoint)
     return RecipeRun(
         model=trainer.model,
         tokenizer=tokenizer,

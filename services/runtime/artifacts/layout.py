@@ -29,3 +29,17 @@ def checkpoint(job_id: str, step: int) -> str:
 
 def job_log(job_id: str, filename: str = "training.log") -> str:
     return f"logs/job-{job_id}/{filename}"
+
+
+def job_emissions(job_id: str) -> str:
+    return job_log(job_id, "emissions.csv")
+
+
+def model_card(job_id: str) -> str:
+    """The model card (README.md) of a fine-tuned job's exports."""
+    return f"models/finetuned/job-{job_id}/README.md"
+
+
+def verification_report(job_id: str) -> str:
+    """Every golden prompt and answer of the latest verification of a job's exports."""
+    return f"models/finetuned/job-{job_id}/verification.json"

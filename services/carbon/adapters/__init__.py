@@ -1,0 +1,1 @@
+"""Adapters of the carbon service: CodeCarbon (meter, grid intensity), imported lazily."""

@@ -1,0 +1,69 @@
+"""Wiring of the carbon service: settings -> read model + projection -> handlers -> RPC, then run.
+
+async with CarbonService.open(nc, settings, kernel, store) as service:
+    await service.run(stop)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import cast
+
+from nats.aio.client import Client
+
+from services.carbon.adapters.rpc import RpcServer
+from services.carbon.config import CarbonSettings
+from services.carbon.handlers import CarbonHandlers
+from services.carbon.view import CARBON_FILTERS, CarbonView
+from services.runtime.artifacts import ArtifactStore
+from services.runtime.projection import ProjectionRunner
+from services.runtime.publisher import EventPublisher
+from services.runtime.settings import KernelSettings
+from services.runtime.views import View
+
+DURABLE = "carbon-view"
+
+
+@dataclass
+class CarbonService:
+    view: CarbonView
+    projection: ProjectionRunner
+    handlers: CarbonHandlers
+    rpc: RpcServer
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls, nc: Client, settings: CarbonSettings, kernel: KernelSettings, store: ArtifactStore | None = None
+    ) -> AsyncIterator[CarbonService]:
+        view = CarbonView.open(settings.view_path or kernel.data_dir / "views" / "carbon.sqlite")
+        # cast: the kernel's View protocol wants `name` as an instance attribute; SQLiteView has a ClassVar.
+        projection = ProjectionRunner(nc, cast(View, view), durable=DURABLE, filter_subjects=CARBON_FILTERS)
+        handlers = CarbonHandlers(view, EventPublisher(nc), store)
+        service = cls(view, projection, handlers, RpcServer(nc, handlers.answer))
+        await projection.start()
+        await service.rpc.start()
+        try:
+            yield service
+        finally:
+            await service.rpc.stop()
+
+    async def catch_up(self) -> None:
+        """Apply everything the stream holds now, then do the side effects."""
+        await self.projection.catch_up()
+        await self.handlers.after_batch()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Apply events as they arrive, with their side effects, until `stop` is set."""
+        pending = True  # side effects still to do (a failed export or publish is retried)
+        while not stop.is_set():
+            try:
+                pending = bool(await self.projection.process_batch()) or pending
+                if pending:
+                    await self.handlers.after_batch()
+                    pending = False
+            except Exception:  # logged where it happened; the read model stays up
+                await asyncio.sleep(1.0)

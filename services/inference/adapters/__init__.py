@@ -1,0 +1,1 @@
+"""Adapters of the inference service: vLLM engine, artifact cache, catalogue, event queue."""

@@ -1,0 +1,113 @@
+"""Wiring of the inference service: settings -> adapters -> engine host -> `rpc.inference.*` handlers.
+
+`python -m services.inference.app` (or `greentune serve-inference`) runs it until SIGINT/SIGTERM;
+tests and benchmarks call `start_app` with their own meter, store or engine factory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client
+from nats.aio.subscription import Subscription
+
+from services.inference.adapters.catalog import MemoryCatalog
+from services.inference.adapters.event_queue import QueuedEventSink
+from services.inference.adapters.model_cache import StoreCache
+from services.inference.adapters.vllm_engine import VllmEngineFactory
+from services.inference.config import InferenceSettings
+from services.inference.handlers import RpcHandlers
+from services.inference.host import EngineHost
+from services.inference.ports import EngineFactory, ModelCatalog
+from services.inference.serving import RequestRunner
+from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
+from services.runtime.energy import EnergyMeter
+from services.runtime.jetstream import connect, ensure_stream
+from services.runtime.logging import configure_logging, get_logger
+from services.runtime.publisher import EventPublisher
+from services.runtime.settings import KernelSettings
+
+
+@dataclass
+class InferenceApp:
+    nc: Client
+    host: EngineHost
+    handlers: RpcHandlers
+    events: QueuedEventSink
+    subscriptions: list[Subscription]
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    housekeeping: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        """Stop taking requests, finish those in progress, unload the models, publish the last events."""
+        self.stop.set()
+        for subscription in self.subscriptions:
+            await subscription.unsubscribe()
+        await self.handlers.drain()
+        if self.housekeeping is not None:
+            await self.housekeeping
+        await self.host.shutdown()
+        await self.events.close()
+        await self.nc.close()
+
+
+async def start_app(
+    settings: InferenceSettings,
+    kernel: KernelSettings,
+    *,
+    store: ArtifactStore | None = None,
+    meter: EnergyMeter | None = None,
+    factory: EngineFactory | None = None,
+    catalog: ModelCatalog | None = None,
+) -> InferenceApp:
+    nc = await connect(kernel.nats_url, f"inference-{settings.engine_id}")
+    await ensure_stream(nc.jetstream(), kernel.stream_replicas)
+    store = store or open_artifact_store(ArtifactSettings(), kernel.data_dir)  # GREENTUNE_ARTIFACTS_* settings
+    events = QueuedEventSink(EventPublisher(nc), settings.event_queue_size, settings.event_publishers)
+    events.start()
+    host = EngineHost(
+        settings,
+        factory or VllmEngineFactory(settings),
+        catalog or MemoryCatalog(),
+        StoreCache(store, settings.cache_dir),
+        events,
+    )
+    runner = RequestRunner(host, meter if meter is not None else await _meter(settings))
+    handlers = RpcHandlers(nc, host, runner, store)
+    app = InferenceApp(nc, host, handlers, events, await handlers.subscribe())
+    app.housekeeping = asyncio.create_task(host.run_housekeeping(app.stop))
+    return app
+
+
+async def _meter(settings: InferenceSettings) -> EnergyMeter | None:
+    if settings.energy_meter == "none":
+        return None
+    from services.carbon.adapters.codecarbon_meter import CodeCarbonMeter
+
+    meter = CodeCarbonMeter()
+    await asyncio.to_thread(meter.start)  # probes the hardware once: ~1.5 s
+    return meter
+
+
+async def serve(settings: InferenceSettings, kernel: KernelSettings) -> None:
+    app = await start_app(settings, kernel)
+    log = get_logger("inference")
+    log.info("inference service ready", engine_id=settings.engine_id, nats=kernel.nats_url, device=settings.device)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, app.stop.set)
+    await app.stop.wait()
+    await app.close()
+    log.info("inference service stopped")
+
+
+def main() -> None:
+    kernel = KernelSettings()
+    configure_logging(kernel.log_level)
+    asyncio.run(serve(InferenceSettings(), kernel))
+
+
+if __name__ == "__main__":
+    main()

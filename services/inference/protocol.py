@@ -1,0 +1,137 @@
+"""The `rpc.inference.*` wire: request and reply bodies (JSON), shared by the service and its clients.
+
+Core NATS request/reply, outside the event stream. Every reply is a `Reply` (ok + result, or an
+error code and message). A stream sends `StreamChunk`s to the caller's reply subject: `chunk`s,
+then one `end` (with the completion) or one `error`. Now and then a chunk is sent as a request
+(`probe`, to be answered with an empty reply): a caller that stopped listening answers nothing and its
+generation is aborted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from contracts import Actor
+from services.inference.domain import InvalidRequestError, InvalidSamplingError, SamplingSettings, describe
+
+PREFIX = "rpc.inference"
+GENERATE = f"{PREFIX}.generate"
+STREAM = f"{PREFIX}.stream"
+BATCH = f"{PREFIX}.batch"
+LOAD = f"{PREFIX}.load"
+UNLOAD = f"{PREFIX}.unload"
+MODELS = f"{PREFIX}.models"
+QUEUE_GROUP = "inference"  # several engine hosts share the work
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+M = TypeVar("M", bound=Message)
+
+
+class ChatMessage(Message):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class PromptInput(Message):
+    """Exactly one of `prompt` (raw text) or `messages` (rendered with the model's chat template)."""
+
+    prompt: str | None = None
+    messages: tuple[ChatMessage, ...] | None = Field(None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PromptInput:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of `prompt` (text) or `messages` (chat turns)")
+        return self
+
+
+class Target(Message):
+    """Which model answers, for whom, and how."""
+
+    model: str = Field(min_length=1)
+    adapter: str | None = Field(None, min_length=1)
+    sampling: SamplingSettings = SamplingSettings()
+    request_id: str | None = Field(None, min_length=1, max_length=200)
+    correlation_id: str | None = Field(None, min_length=1)
+    actor: Actor | None = None
+
+
+class GenerateRequest(Target, PromptInput):
+    """One prompt, one answer (also the body of a stream request)."""
+
+
+class BatchRequest(Target):
+    inputs: tuple[PromptInput, ...] = Field(min_length=1)
+
+
+class ArtifactLocation(Message):
+    """A folder in the artifact store: its URI (or key) and manifest sha256."""
+
+    uri: str | None = Field(None, min_length=1)
+    key: str | None = Field(None, min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ArtifactLocation:
+        if (self.uri is None) == (self.key is None):
+            raise ValueError("give exactly one of `uri` or `key`")
+        return self
+
+
+class LoadRequest(Message):
+    """Load a model (and optionally an adapter on it); locations register them for later requests."""
+
+    model: str = Field(min_length=1)
+    source: ArtifactLocation | None = None
+    adapter: str | None = Field(None, min_length=1)
+    adapter_source: ArtifactLocation | None = None
+
+
+class UnloadRequest(Message):
+    model: str = Field(min_length=1)
+
+
+class Completion(Message):
+    text: str
+    token_ids: tuple[int, ...]
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: Literal["stop", "length", "aborted"]
+    time_to_first_token_ms: float | None
+    latency_ms: float
+
+
+class ErrorInfo(Message):
+    code: str
+    message: str
+
+
+class Reply(Message):
+    ok: bool
+    result: Any = None
+    error: ErrorInfo | None = None
+
+
+class StreamChunk(Message):
+    kind: Literal["chunk", "end", "error", "probe"]
+    index: int = 0
+    text: str = ""
+    token_ids: tuple[int, ...] = ()
+    completion: Completion | None = None
+    error: ErrorInfo | None = None
+
+
+def parse(cls: type[M], data: bytes) -> M:
+    """Validate a request body; InvalidSamplingError / InvalidRequestError naming each bad field."""
+    try:
+        return cls.model_validate_json(data)
+    except ValidationError as exc:
+        sampling_only = all(error["loc"][:1] == ("sampling",) for error in exc.errors())
+        error = InvalidSamplingError if sampling_only else InvalidRequestError
+        raise error(f"invalid {cls.__name__}: {describe(exc, '')}") from None

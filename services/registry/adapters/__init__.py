@@ -1,0 +1,1 @@
+"""The registry's adapters: event-log history, verification runtimes, reactions tracking, RPC."""

@@ -1,0 +1,97 @@
+"""Token statistics of dataset rows under a model's own tokenizer and chat template (transformers).
+
+Chat rows are rendered with `apply_chat_template(..., return_assistant_tokens_mask=True)`: the
+same mask TRL's `assistant_only_loss` trains on, so the sample shows exactly what the loss sees.
+transformers is imported lazily; tokenizers are cached per folder.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from contracts.events.datasets import TokenStats
+from services.trainer.errors import InvalidInputError, Problem
+from services.trainer.ports import TokenReport
+
+TRAINED_OPEN, TRAINED_CLOSE = "[[", "]]"  # marks trained spans in the rendered sample
+
+
+class HFTokenCounter:
+    def __init__(self) -> None:
+        self._tokenizers: dict[Path, Any] = {}
+
+    def tokenizer(self, model_dir: Path) -> Any:
+        if model_dir not in self._tokenizers:
+            from transformers import AutoTokenizer
+
+            try:
+                self._tokenizers[model_dir] = AutoTokenizer.from_pretrained(str(model_dir))
+            except (OSError, ValueError) as exc:
+                raise InvalidInputError(
+                    "the base model's tokenizer cannot be loaded", [Problem(str(exc), model_dir.name)]
+                ) from exc
+        return self._tokenizers[model_dir]
+
+    def measure(
+        self, model_dir: Path, rows: Sequence[dict[str, Any]], lines: Sequence[int], max_seq_length: int
+    ) -> TokenReport:
+        tokenizer = self.tokenizer(model_dir)
+        lengths: list[int] = []
+        too_long: list[tuple[int, int]] = []
+        untrained: list[int] = []
+        sample = ""
+        for row, line in zip(rows, lines, strict=True):
+            ids, mask = encode(tokenizer, row)
+            lengths.append(len(ids))
+            if len(ids) > max_seq_length:
+                too_long.append((line, len(ids)))
+            if not any(mask):
+                untrained.append(line)
+            if not sample:
+                sample = render_sample(tokenizer, ids, mask)
+        return TokenReport(_stats(lengths, max_seq_length, len(too_long)), sample, too_long, untrained)
+
+
+def encode(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
+    """Token ids of a row and, per token, 1 when the loss trains on it."""
+    if "messages" not in row:
+        ids = [*tokenizer(row["text"], add_special_tokens=False)["input_ids"], tokenizer.eos_token_id]
+        return ids, [1] * len(ids)
+    if not tokenizer.chat_template:
+        raise InvalidInputError(
+            "chat data needs a chat template",
+            [Problem("the base model's tokenizer has no chat_template", field="base_model")],
+        )
+    encoded = tokenizer.apply_chat_template(
+        row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
+    return list(encoded["input_ids"]), list(encoded["assistant_masks"])
+
+
+def render_sample(tokenizer: Any, ids: list[int], mask: list[int]) -> str:
+    """The row as text with trained spans wrapped in [[...]]."""
+    parts: list[str] = []
+    start = 0
+    for index in range(1, len(ids) + 1):
+        if index == len(ids) or mask[index] != mask[start]:
+            text = tokenizer.decode(ids[start:index], skip_special_tokens=False)
+            parts.append(f"{TRAINED_OPEN}{text}{TRAINED_CLOSE}" if mask[start] else text)
+            start = index
+    return "".join(parts)
+
+
+def _stats(lengths: list[int], max_seq_length: int, truncated: int) -> TokenStats:
+    ordered = sorted(lengths) or [0]
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return TokenStats(
+        min=ordered[0],
+        mean=round(sum(ordered) / len(ordered), 2),
+        p95=p95,
+        max=ordered[-1],
+        total=sum(ordered),
+        truncated_rows=truncated,
+        max_seq_length=max_seq_length,
+    )

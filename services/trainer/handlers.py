@@ -1,0 +1,98 @@
+"""One function per trainer command: load, check, decide, save. Called by the RPC adapter and tests.
+
+Blocking work (files, tokenizers, SQLite) runs in a worker thread; a refused command raises a
+TrainerError and has recorded nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from contracts.events.jobs import JobQueued, JobRequested
+from services.runtime.aggregate import Causation
+from services.runtime.event_store import AggregateNotFoundError
+from services.trainer import registration
+from services.trainer.commands import (
+    CancelJob,
+    Command,
+    CreateJob,
+    GetJob,
+    RegisterBaseModel,
+    RegisterDataset,
+    ValidateDataset,
+)
+from services.trainer.context import TrainerContext
+from services.trainer.domain import Job
+from services.trainer.errors import UnknownJobError
+from services.trainer.job_checks import check_job, parse_config
+
+
+async def handle(ctx: TrainerContext, command: Command) -> dict[str, Any]:
+    cause = Causation(command.actor)
+    match command:
+        case RegisterDataset():
+            return await asyncio.to_thread(registration.register_dataset, ctx, command, cause)
+        case ValidateDataset():
+            return await asyncio.to_thread(registration.validate_dataset, ctx, command, cause)
+        case RegisterBaseModel():
+            return await asyncio.to_thread(registration.register_base_model, ctx, command, cause)
+        case CreateJob():
+            return await create_job(ctx, command, cause)
+        case CancelJob():
+            return await asyncio.to_thread(cancel_job, ctx, command, cause)
+        case GetJob():
+            return await asyncio.to_thread(get_job, ctx, command.job_id)
+    raise TypeError(f"no handler for {type(command).__name__}")
+
+
+async def create_job(ctx: TrainerContext, cmd: CreateJob, cause: Causation) -> dict[str, Any]:
+    config = parse_config(cmd.config)
+    estimate = await asyncio.to_thread(check_job, ctx, config)
+    if ctx.budget is not None:
+        await ctx.budget.check(cmd.actor, config)
+    job_id = uuid.uuid4()
+    job = Job.start(job_id, JobRequested(name=cmd.job_name, config=config), cause)
+    job.record(JobQueued(priority=config.priority, estimated_memory_bytes=estimate.total), cause)
+    await asyncio.to_thread(ctx.app.save_aggregates, job)
+    return {"job_id": str(job_id), "status": job.status, "estimated_memory_bytes": estimate.total}
+
+
+def cancel_job(ctx: TrainerContext, cmd: CancelJob, cause: Causation) -> dict[str, Any]:
+    def decide(job: Job) -> Job:
+        job.request_cancel(cmd.reason, cause)
+        return job
+
+    try:
+        job = ctx.app.change_job(_job_uuid(cmd.job_id), decide)
+    except AggregateNotFoundError:
+        raise UnknownJobError(f"no job {cmd.job_id!r}") from None
+    return {"job_id": cmd.job_id, "status": job.status, "cancel_requested": job.cancel_requested}
+
+
+def get_job(ctx: TrainerContext, job_id: str) -> dict[str, Any]:
+    try:
+        job = ctx.app.load(_job_uuid(job_id), Job)
+    except AggregateNotFoundError:
+        raise UnknownJobError(f"no job {job_id!r}") from None
+    last = job.last_checkpoint
+    return {
+        "job_id": job_id,
+        "name": job.name,
+        "status": job.status,
+        "attempts": job.attempts,
+        "step": job.step,
+        "last_loss": job.last_loss,
+        "cancel_requested": job.cancel_requested,
+        "last_checkpoint": {"step": last.step, "uri": last.uri} if last else None,
+        "exports": job.exports,
+        "config": job.config.model_dump(mode="json"),
+    }
+
+
+def _job_uuid(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError:
+        raise UnknownJobError(f"no job {job_id!r}: job ids are UUIDs") from None

@@ -1,0 +1,111 @@
+"""The inference service's pure parts: request validation, context checks, residency, energy split."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.inference import protocol as rpc
+from services.inference.adapters.vllm_engine import engine_args, oom_kills
+from services.inference.config import InferenceSettings
+from services.inference.domain import (
+    InferenceError,
+    InvalidRequestError,
+    InvalidSamplingError,
+    PromptTooLongError,
+    SamplingSettings,
+    UnknownModelError,
+    check_context,
+    error_for_code,
+)
+from services.inference.energy_split import EnergyLedger
+from services.inference.residency import CapacityError, Resident, eviction_candidate, idle_expired
+
+
+def test_invalid_sampling_names_every_bad_field_and_what_was_sent():
+    with pytest.raises(InvalidSamplingError) as caught:
+        SamplingSettings.parse({"temperature": -0.5, "top_k": -3, "presence_penalty": 9})
+    message = str(caught.value)
+    assert "sampling.temperature: Input should be greater than or equal to 0 (got -0.5)" in message
+    assert "sampling.top_k" in message and "sampling.presence_penalty" in message
+
+
+def test_min_tokens_above_max_tokens_is_refused():
+    with pytest.raises(InvalidSamplingError, match=r"min_tokens \(8\) must not exceed max_tokens \(4\)"):
+        SamplingSettings.parse({"min_tokens": 8, "max_tokens": 4})
+
+
+def test_unknown_sampling_fields_are_refused_rather_than_ignored():
+    with pytest.raises(InvalidSamplingError, match=r"sampling\.temprature: Extra inputs are not permitted"):
+        SamplingSettings.parse({"temprature": 0.2})
+
+
+def test_a_request_body_error_says_which_field_and_the_sampling_ones_get_their_own_code():
+    with pytest.raises(InvalidSamplingError, match=r"sampling\.max_tokens"):
+        rpc.parse(rpc.GenerateRequest, b'{"model": "m", "prompt": "hi", "sampling": {"max_tokens": 0}}')
+    with pytest.raises(InvalidRequestError, match="model: Field required") as caught:
+        rpc.parse(rpc.GenerateRequest, b'{"prompt": "hi"}')
+    assert caught.value.code == "invalid_request"
+    with pytest.raises(InvalidRequestError, match="Invalid JSON"):
+        rpc.parse(rpc.BatchRequest, b"{not json")
+
+
+def test_the_context_check_says_what_to_change():
+    check_context("m", 200, 56, 256)
+    with pytest.raises(PromptTooLongError, match="lower max_tokens to at most 56"):
+        check_context("m", 200, 57, 256)
+    with pytest.raises(PromptTooLongError, match="the prompt has 256 tokens"):
+        check_context("m", 256, None, 256)
+
+
+def test_error_codes_travel_back_to_the_same_error_class():
+    assert type(error_for_code("unknown_model", "x")) is UnknownModelError
+    assert type(error_for_code("engine_out_of_memory", "x")).__name__ == "EngineOutOfMemoryError"
+    assert type(error_for_code("something-new", "x")) is InferenceError
+
+
+def test_the_least_recently_used_idle_model_makes_room():
+    residents = [Resident("a", 10.0, 0), Resident("b", 5.0, 1), Resident("c", 7.0, 0)]
+    assert eviction_candidate(residents, max_loaded=4) is None
+    assert eviction_candidate(residents, max_loaded=3) == "c"  # b is older but serving
+    with pytest.raises(CapacityError, match="all 2 loaded models are serving"):
+        eviction_candidate([Resident("a", 1.0, 2), Resident("b", 2.0, 1)], max_loaded=2)
+
+
+def test_only_models_idle_long_enough_and_serving_nothing_are_unloaded():
+    residents = [Resident("old", 0.0, 0), Resident("busy", 0.0, 3), Resident("fresh", 95.0, 0)]
+    assert idle_expired(residents, now=100.0, idle_seconds=10.0) == ["old"]
+
+
+def test_energy_is_split_by_tokens_processed_in_each_interval_and_none_is_lost():
+    ledger = EnergyLedger()
+    ledger.close_interval(0.5)  # nothing ran: idle
+    ledger.open("a")
+    ledger.open("b")
+    ledger.add_tokens("a", 30)
+    ledger.add_tokens("b", 10)
+    ledger.close_interval(4.0)  # a: 3/4, b: 1/4
+    ledger.add_tokens("b", 20)
+    ledger.close_interval(1.0)  # only b processed tokens
+    assert ledger.finish("a") == pytest.approx(3.0)
+    assert ledger.finish("b") == pytest.approx(2.0)
+    assert ledger.idle_kwh == pytest.approx(0.5)
+    assert ledger.open_requests == 0
+
+
+def test_oom_kills_are_read_from_cgroup_v2_or_v1_counters(tmp_path):
+    assert oom_kills(tmp_path) == 0
+    (tmp_path / "memory").mkdir()
+    (tmp_path / "memory" / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+    assert oom_kills(tmp_path) == 3
+    (tmp_path / "memory.events").write_text("low 0\nhigh 0\nmax 4\noom 2\noom_kill 2\n")
+    assert oom_kills(tmp_path) == 2
+
+
+def test_the_device_setting_switches_between_the_cpu_and_gpu_engine_arguments(tmp_path):
+    cpu = engine_args(InferenceSettings(device="cpu", dtype=None), tmp_path)
+    assert (cpu["dtype"], cpu["enforce_eager"], cpu["kv_cache_memory_bytes"]) == ("float32", True, 64 * 2**20)
+    assert "gpu_memory_utilization" not in cpu
+    gpu = engine_args(InferenceSettings(device="cuda", dtype=None, max_loaded_models=2), tmp_path)
+    assert (gpu["dtype"], gpu["enforce_eager"], gpu["gpu_memory_utilization"]) == ("auto", False, 0.425)
+    assert "kv_cache_memory_bytes" not in gpu
+    assert gpu["enable_lora"] and gpu["max_lora_rank"] == 64
