@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from services.cli.carbon_commands import carbon
+from services.cli.demo_commands import demo, up
 from services.cli.events_commands import events
 from services.cli.inference_commands import inference
 from services.cli.nats_commands import nats
@@ -18,6 +19,8 @@ def cli() -> None:
     """Fine-tune and serve LLMs with an auditable event history and measured energy and CO2."""
 
 
+cli.add_command(demo)
+cli.add_command(up)
 cli.add_command(nats)
 cli.add_command(events)
 cli.add_command(carbon)

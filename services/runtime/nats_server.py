@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from services.runtime.errors import NatsServerError
+from services.runtime.processes import die_with_parent
 
 # Same settings as infra/nats/nats.conf: fsync every write before acknowledging it.
 JETSTREAM_CONFIG = "jetstream {\n  store_dir: $GREENTUNE_NATS_STORE_DIR\n  sync_interval: always\n}\n"
@@ -84,7 +85,7 @@ class NatsServer:
         self._log = open(self.log_path, "ab")  # noqa: SIM115  # kept open for the child's lifetime
         env = {**os.environ, "GREENTUNE_NATS_STORE_DIR": str(self.store_dir)}
         self.proc = subprocess.Popen(
-            self._args(), stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=_die_with_parent
+            self._args(), stdout=self._log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent
         )
         if self.port is None:
             self.port = _client_port_from_config(self.config_file)
@@ -151,15 +152,6 @@ class NatsServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _die_with_parent() -> None:
-    """Runs in the child: SIGTERM it when the process that started it dies (Linux), so a killed
-    embedded stack or test run leaves no orphaned server behind."""
-    if sys.platform == "linux":
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
 
 
 def _client_port_from_config(config_file: Path | None) -> int:

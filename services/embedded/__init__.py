@@ -1,0 +1,1 @@
+"""The embedded default: every greentune service on one machine, around a local nats-server."""
