@@ -6,10 +6,9 @@ Trainer (its JobEnergy port):
     async with energy.measuring(job_id, actor):                 # EmissionsMeasured every 10 s + final
         ...run the job...
 
-Inference host:
+Inference host (services/inference/app.py; its accounting splits the same meter's energy by tokens):
     meter = process_meter()
     reporter = engine_reporter(nc, meter); await reporter.start(MeteredSubject.engine(engine_id))
-    splitter = RequestEnergySplitter(meter, pue=CarbonSettings().pue)   # per-request shares
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Energy of each request: the engine host's meter readings split by tokens (energy_split.py).
 
 The meter (services.runtime.energy.EnergyMeter; CodeCarbon in production) measures the whole
-machine; readings are taken off the event loop. Without a meter every share is None.
+machine; readings are taken off the event loop. Shares include the PUE, like the energy of
+EmissionsMeasured, so the two add up. Without a meter every share is None.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from services.runtime.energy import EnergyMeter
 
 
 class EnergyAccounts:
-    def __init__(self, meter: EnergyMeter | None) -> None:
+    def __init__(self, meter: EnergyMeter | None, pue: float = 1.0) -> None:
         self.meter = meter
+        self.pue = pue  # facility overhead applied to the machine's energy
         self.ledger = EnergyLedger()
         self._last_kwh = 0.0  # cumulative meter reading at the last close
         self._lock = asyncio.Lock()
@@ -40,7 +42,7 @@ class EnergyAccounts:
             reading = await asyncio.to_thread(self.meter.read)
             delta = max(0.0, reading.energy_kwh - self._last_kwh)  # kWh; a restarted meter never goes negative
             self._last_kwh = reading.energy_kwh
-            self.ledger.close_interval(delta)
+            self.ledger.close_interval(delta * self.pue)
 
     def finish(self, request_id: str) -> float | None:
         share = self.ledger.finish(request_id)

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client
 from nats.aio.subscription import Subscription
 
+from services.carbon.config import CarbonSettings
+from services.carbon.domain import MeteredSubject
+from services.carbon.metering import engine_reporter, process_meter
+from services.carbon.reporter import EmissionsReporter
 from services.inference.adapters.catalog import MemoryCatalog
 from services.inference.adapters.event_queue import QueuedEventSink
 from services.inference.adapters.model_cache import StoreCache
@@ -39,6 +43,7 @@ class InferenceApp:
     subscriptions: list[Subscription]
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     housekeeping: asyncio.Task[None] | None = None
+    energy_reporter: EmissionsReporter | None = None
 
     async def close(self) -> None:
         """Stop taking requests, finish those in progress, unload the models, publish the last events."""
@@ -50,6 +55,8 @@ class InferenceApp:
             await self.housekeeping
         await self.host.shutdown()
         await self.events.close()
+        if self.energy_reporter is not None:
+            await self.energy_reporter.stop()  # the engine's final EmissionsMeasured
         await self.nc.close()
 
 
@@ -74,21 +81,22 @@ async def start_app(
         StoreCache(store, settings.cache_dir),
         events,
     )
-    runner = RequestRunner(host, meter if meter is not None else await _meter(settings))
+    meter = meter if meter is not None else await _meter(settings)
+    carbon = CarbonSettings()
+    runner = RequestRunner(host, meter, pue=carbon.pue)
     handlers = RpcHandlers(nc, host, runner, store)
     app = InferenceApp(nc, host, handlers, events, await handlers.subscribe())
     app.housekeeping = asyncio.create_task(host.run_housekeeping(app.stop))
+    if meter is not None and settings.report_engine_energy:
+        app.energy_reporter = engine_reporter(nc, meter, carbon)
+        await app.energy_reporter.start(MeteredSubject.engine(settings.engine_id))
     return app
 
 
 async def _meter(settings: InferenceSettings) -> EnergyMeter | None:
     if settings.energy_meter == "none":
         return None
-    from services.carbon.adapters.codecarbon_meter import CodeCarbonMeter
-
-    meter = CodeCarbonMeter()
-    await asyncio.to_thread(meter.start)  # probes the hardware once: ~1.5 s
-    return meter
+    return await asyncio.to_thread(process_meter)  # the process's CodeCarbon meter; probes the hardware once
 
 
 async def serve(settings: InferenceSettings, kernel: KernelSettings) -> None:

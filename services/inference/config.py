@@ -60,6 +60,9 @@ class InferenceSettings(BaseSettings):
     event_publishers: int = Field(16, ge=1, description="Publishes in flight at once (acknowledged by JetStream).")
     stream_probe_seconds: float = Field(0.5, gt=0, description="How often a stream checks its caller is listening.")
     energy_meter: Literal["none", "codecarbon"] = Field("codecarbon", description="How request energy is measured.")
+    report_engine_energy: bool = Field(
+        True, description="Publish the engine's EmissionsMeasured intervals (idle and busy) while the service runs."
+    )
 
     @property
     def engine_dtype(self) -> str:

@@ -2,8 +2,10 @@
 
 The engine host closes an interval whenever a request finishes: the energy metered since the
 previous close is shared among the requests that processed tokens in that interval, in
-proportion to those tokens. Energy of an interval in which no request processed a token is idle
-energy, kept apart. Every kWh read is either in some request's share or in `idle_kwh`.
+proportion to those tokens. Energy of an interval in which requests were open but none processed
+a token yet (queued, prefilling) is carried into the next interval's split; only energy metered
+while no request was open is idle, kept apart. Every kWh read ends in a share, in `idle_kwh`, or
+(until the next close) in the carry.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class _Account:
 @dataclass
 class EnergyLedger:
     idle_kwh: float = 0.0
+    _carry_kwh: float = 0.0  # metered while requests were open but had processed no token yet
     _accounts: dict[str, _Account] = field(default_factory=dict)
 
     def open(self, request_id: str) -> None:
@@ -30,10 +33,15 @@ class EnergyLedger:
 
     def close_interval(self, energy_kwh: float) -> None:
         """Share `energy_kwh` (metered since the last close) by the tokens of this interval."""
+        if not self._accounts:
+            self.idle_kwh += energy_kwh + self._carry_kwh
+            self._carry_kwh = 0.0
+            return
         total = sum(a.pending_tokens for a in self._accounts.values())
         if total == 0:
-            self.idle_kwh += energy_kwh
+            self._carry_kwh += energy_kwh
             return
+        energy_kwh, self._carry_kwh = energy_kwh + self._carry_kwh, 0.0
         for account in self._accounts.values():
             account.energy_kwh += energy_kwh * account.pending_tokens / total
             account.pending_tokens = 0

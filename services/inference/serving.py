@@ -26,9 +26,9 @@ Mode = Literal["generate", "stream", "batch"]
 
 
 class RequestRunner:
-    def __init__(self, host: EngineHost, meter: EnergyMeter | None = None) -> None:
+    def __init__(self, host: EngineHost, meter: EnergyMeter | None = None, pue: float = 1.0) -> None:
         self.host = host
-        self.accounts = EnergyAccounts(meter)
+        self.accounts = EnergyAccounts(meter, pue)
         self._ids = itertools.count(1)
 
     async def generate(

@@ -7,7 +7,6 @@ import itertools
 
 import pytest
 
-from services.carbon.attribution import split_by_tokens
 from services.carbon.domain import CarbonIntensity, interval_event
 from services.carbon.recommendations import plateau
 from services.runtime.energy import ComponentReading, EnergyReading
@@ -37,13 +36,6 @@ def test_intervals_telescope_to_the_meters_totals_with_pue_applied_once():
     assert events[0].ram.power_w == pytest.approx(5e-5 * 3.6e6 / 10)  # W over the interval
     assert events[1].cpu.method == "cpu_load_estimate" and events[1].cpu.detail == "TDP 8 W"
     assert [e.final for e in events] == [False, False, True]
-
-
-def test_the_token_split_shares_all_of_the_energy_in_proportion_to_tokens():
-    shares = split_by_tokens(9.0, {"a": 10, "b": 20, "idle": 0})
-
-    assert shares == {"a": pytest.approx(3.0), "b": pytest.approx(6.0)}
-    assert split_by_tokens(9.0, {"a": 0}) == {}
 
 
 def test_a_loss_plateau_is_worth_the_remaining_steps():

@@ -126,7 +126,11 @@ async def start_service(
     nats_url: str, models: StoredModels, cache_dir: Path, client_nc: Client, **overrides: object
 ) -> Service:
     settings = InferenceSettings(
-        engine_id=f"test-{uuid.uuid4().hex[:8]}", cache_dir=cache_dir, energy_meter="none", **overrides
+        engine_id=f"test-{uuid.uuid4().hex[:8]}",
+        cache_dir=cache_dir,
+        energy_meter="none",
+        report_engine_energy=False,  # the stepping meter must only be read by the request accounting
+        **overrides,
     )
     meter = SteppingMeter()
     app = await start_app(settings, KernelSettings(nats_url=nats_url), store=models.store, meter=meter)

@@ -92,6 +92,16 @@ def test_energy_is_split_by_tokens_processed_in_each_interval_and_none_is_lost()
     assert ledger.open_requests == 0
 
 
+def test_energy_of_open_requests_that_processed_no_token_yet_goes_to_the_next_split_not_to_idle():
+    ledger = EnergyLedger()
+    ledger.open("a")
+    ledger.close_interval(2.0)  # "a" is queued: no token yet
+    ledger.add_tokens("a", 5)
+    ledger.close_interval(1.0)
+    assert ledger.finish("a") == pytest.approx(3.0)
+    assert ledger.idle_kwh == 0.0
+
+
 def test_oom_kills_are_read_from_cgroup_v2_or_v1_counters(tmp_path):
     assert oom_kills(tmp_path) == 0
     (tmp_path / "memory").mkdir()
