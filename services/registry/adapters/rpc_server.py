@@ -15,14 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contracts import Actor
 from services.registry.domain import RegistryError, UnknownVersionError
 from services.registry.handlers import Registry
 from services.registry.read_model import RegistryView
+from services.runtime import rpc
 from services.runtime.aggregate import Causation
 from services.runtime.artifacts import ArtifactError
 from services.runtime.logging import get_logger
@@ -66,7 +65,7 @@ class RegistryRpc:
     def __init__(self, registry: Registry, view: RegistryView, retention_days: float) -> None:
         self.registry, self.view, self.retention_days = registry, view, retention_days
         self.log = get_logger("registry.rpc")
-        self._subscription: Subscription | None = None
+        self._server: rpc.RpcServer | None = None
         self.methods: dict[str, tuple[type[_Params], Callable[[Any, Causation], object]]] = {
             "catalogue": (_Params, lambda p, c: self.view.catalogue()),
             "versions": (ModelParams, lambda p, c: self.view.versions(p.name)),
@@ -82,35 +81,33 @@ class RegistryRpc:
         }
 
     async def start(self, nc: Client) -> None:
-        self._subscription = await nc.subscribe(f"{SUBJECT_PREFIX}.*", cb=self._on_request)
+        self._server = rpc.RpcServer(nc, SUBJECT_PREFIX, self.methods, self._answer, queue="registry")
+        await self._server.start()
 
     async def stop(self) -> None:
-        if self._subscription is not None:
-            await self._subscription.unsubscribe()
+        if self._server is not None:
+            await self._server.stop()
 
-    async def _on_request(self, message: Msg) -> None:
-        method = message.subject.rsplit(".", 1)[-1]
-        reply = await asyncio.to_thread(self.handle, method, message.data)
-        if message.reply:
-            await message.respond(json.dumps(reply, default=str).encode())
+    async def _answer(self, method: str, data: bytes) -> dict[str, Any]:
+        return await asyncio.to_thread(self.handle, method, data)  # aggregates and the view are blocking
 
     def handle(self, method: str, data: bytes) -> dict[str, Any]:
         if method not in self.methods:
             known = ", ".join(sorted(self.methods))
-            return _error("UnknownMethodError", f"no registry method {method!r}; methods: {known}")
+            return rpc.failed("UnknownMethodError", f"no registry method {method!r}; methods: {known}")
         params_type, run = self.methods[method]
         try:
             body = json.loads(data or b"{}")
             params = params_type.model_validate(body.get("params", {}))
             actor = Actor.model_validate(body.get("actor") or {"kind": "system", "id": "anonymous"})
-            return {"ok": True, "result": run(params, Causation(actor))}
+            return rpc.ok(run(params, Causation(actor)))
         except (ValueError, ValidationError) as exc:
-            return _error("InvalidRequestError", f"{method}: {exc}")
+            return rpc.failed("InvalidRequestError", f"{method}: {exc}")
         except (RegistryError, ArtifactError) as exc:
-            return _error(type(exc).__name__, str(exc))
+            return rpc.failed(type(exc).__name__, str(exc))
         except Exception as exc:
             self.log.exception("registry rpc failed", method=method)
-            return _error("InternalError", f"{method} failed: {exc!r}")
+            return rpc.failed("InternalError", f"{method} failed: {exc!r}")
 
     def show(self, params: RefParams, cause: Causation) -> dict[str, Any]:
         number = self.registry.store.get(params.name).resolve(params.ref).number
@@ -130,7 +127,3 @@ class RegistryRpc:
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat()
         purged = self.registry.purge(self.view.deleted_before(cutoff), f"deleted for >= {days:g} days", cause)
         return {"versions_purged": purged}
-
-
-def _error(kind: str, message: str) -> dict[str, Any]:
-    return {"ok": False, "error": {"type": kind, "message": message}}

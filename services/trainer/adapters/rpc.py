@@ -7,57 +7,31 @@ A malformed request, a refused command and an internal failure all come back as 
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client
-from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from pydantic import ValidationError
 
-from services.runtime.errors import BusUnavailableError
+from services.runtime import rpc
 from services.runtime.logging import get_logger
-from services.trainer.commands import COMMANDS, Command, ok, refused
+from services.trainer.commands import COMMANDS, RPC_PREFIX, Command, ok, refused
 from services.trainer.errors import InvalidInputError, Problem, TrainerError
 
 QUEUE_GROUP = "trainer-intake"
+
 Handler = Callable[[Command], Awaitable[dict[str, Any]]]
+_BY_NAME = {command.name: command for command in COMMANDS}
 
 
-class RpcServer:
+class RpcServer(rpc.RpcServer):
     def __init__(self, nc: Client, handler: Handler) -> None:
-        self.nc, self.handler = nc, handler
-        self._subs: list[Subscription] = []
-        self._tasks: set[asyncio.Task[None]] = set()
+        super().__init__(nc, RPC_PREFIX, _BY_NAME, self._answer_method, QUEUE_GROUP)
+        self.handler = handler
         self.log = get_logger("trainer.rpc")
 
-    async def start(self) -> None:
-        for command in COMMANDS:
-            self._subs.append(
-                await self.nc.subscribe(command.subject(), queue=QUEUE_GROUP, cb=self._dispatcher(command))
-            )
-
-    async def stop(self) -> None:
-        for sub in self._subs:
-            await sub.unsubscribe()
-        self._subs.clear()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _dispatcher(self, command: type[Command]) -> Callable[[Msg], Awaitable[None]]:
-        async def on_message(msg: Msg) -> None:
-            task = asyncio.create_task(self._serve(command, msg))  # one slow command must not block the others
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        return on_message
-
-    async def _serve(self, command: type[Command], msg: Msg) -> None:
-        reply = await self.answer(command, msg.data)
-        if msg.reply:
-            await msg.respond(json.dumps(reply).encode())
+    async def _answer_method(self, method: str, data: bytes) -> dict[str, Any]:
+        return await self.answer(_BY_NAME[method], data)
 
     async def answer(self, command: type[Command], data: bytes) -> dict[str, Any]:
         try:
@@ -80,9 +54,4 @@ class RpcServer:
 
 async def call(nc: Client, command: Command, timeout: float) -> dict[str, Any]:
     """Send a command, return its reply (`{"ok": ...}`); BusUnavailableError if no trainer answers."""
-    try:
-        msg = await nc.request(command.subject(), command.model_dump_json().encode(), timeout=timeout)
-    except Exception as exc:  # nats-py: NoRespondersError, TimeoutError
-        raise BusUnavailableError(f"no trainer answered {command.subject()} within {timeout} s: {exc!r}") from exc
-    reply: dict[str, Any] = json.loads(msg.data)
-    return reply
+    return await rpc.request(nc, command.subject(), command.model_dump_json().encode(), timeout, "trainer")
