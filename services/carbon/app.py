@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import cast
 
 from nats.aio.client import Client
 
@@ -22,7 +21,6 @@ from services.runtime.artifacts import ArtifactStore
 from services.runtime.projection import ProjectionRunner
 from services.runtime.publisher import EventPublisher
 from services.runtime.settings import KernelSettings
-from services.runtime.views import View
 
 DURABLE = "carbon-view"
 
@@ -40,8 +38,7 @@ class CarbonService:
         cls, nc: Client, settings: CarbonSettings, kernel: KernelSettings, store: ArtifactStore | None = None
     ) -> AsyncIterator[CarbonService]:
         view = CarbonView.open(settings.view_path or kernel.data_dir / "views" / "carbon.sqlite")
-        # cast: the kernel's View protocol wants `name` as an instance attribute; SQLiteView has a ClassVar.
-        projection = ProjectionRunner(nc, cast(View, view), durable=DURABLE, filter_subjects=CARBON_FILTERS)
+        projection = ProjectionRunner(nc, view, durable=DURABLE, filter_subjects=CARBON_FILTERS)
         handlers = CarbonHandlers(view, EventPublisher(nc), store)
         service = cls(view, projection, handlers, RpcServer(nc, handlers.answer))
         await projection.start()

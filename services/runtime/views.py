@@ -20,9 +20,6 @@ from contracts import Envelope
 class View(Protocol):
     """What the projection runner needs from a read model."""
 
-    @property
-    def name(self) -> str: ...  # read-only, so a class attribute satisfies it
-
     def position(self) -> int: ...
 
     def apply(self, items: Sequence[tuple[int, Envelope]]) -> int: ...

@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import cast
 
 from nats.aio.client import Client
 
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.logging import get_logger
-from services.runtime.outbox import Outbox, OutboxRelay
+from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import KernelSettings
 from services.trainer import handlers
 from services.trainer.adapters.budget import AllowAllBudgets, CarbonBudgetCheck
@@ -74,7 +73,7 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
         relay.notify()  # publish what the command recorded now, not at the next poll
         return result
 
-    outbox = cast(Outbox, ctx.app)  # ServiceApplication declares `producer` as a ClassVar; the Protocol reads it
+    outbox = ctx.app
     relay, dispatcher, rpc = OutboxRelay(outbox, nc), Dispatcher(nc), RpcServer(nc, handle)
     stop = asyncio.Event()
     await dispatcher.start()
