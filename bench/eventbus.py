@@ -55,7 +55,7 @@ class StepsView(SQLiteView):
         "steps": "CREATE TABLE IF NOT EXISTS steps (job_id TEXT PRIMARY KEY, events INTEGER)"
     }
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         cursor.execute(
             "INSERT INTO steps VALUES (?, 1) ON CONFLICT (job_id) DO UPDATE SET events = events + 1",
             (envelope.aggregate_id,),

@@ -17,7 +17,7 @@ class JobBoard(SQLiteView):
         "jobs": "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, status TEXT, step INTEGER, events INTEGER)"
     }
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         job_id = envelope.aggregate_id
         match envelope.event:
             case JobRequested():

@@ -54,15 +54,6 @@ _INSERT_INTERVAL = f"INSERT OR IGNORE INTO intervals VALUES ({','.join('?' * len
 class CarbonView(SQLiteView):
     name = "carbon"
     tables: ClassVar[dict[str, str]] = TABLES
-    _stream_seq: dict[int, int] = {}  # noqa: RUF012  (replaced, never mutated, during apply)
-
-    def apply(self, items: Sequence[tuple[int, Envelope]]) -> int:
-        # project() needs each event's stream sequence; the kernel passes it the envelope only.
-        self._stream_seq = {id(envelope): seq for seq, envelope in items}
-        try:
-            return super().apply(items)
-        finally:
-            self._stream_seq = {}
 
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
         """`query` with rows typed for the reports (SQLite values: str, int, float or None)."""
@@ -73,8 +64,8 @@ class CarbonView(SQLiteView):
         with self.datastore.transaction(commit=True) as cursor:
             cursor.execute("DELETE FROM csv_pending WHERE job_id=?", (job_id,))
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
-        key, at, seq = envelope.aggregate_id, envelope.occurred_at.isoformat(), self._stream_seq[id(envelope)]
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
+        key, at, seq = envelope.aggregate_id, envelope.occurred_at.isoformat(), position
         match envelope.event:
             case EmissionsMeasured() as event:
                 cursor.execute(_INSERT_INTERVAL, interval_row(seq, envelope, event))

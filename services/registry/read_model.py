@@ -43,7 +43,7 @@ class RegistryView(SQLiteView):
         "size_bytes INTEGER, architecture TEXT, parameters INTEGER, registered_at TEXT)",
     }
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         at, event = envelope.occurred_at.isoformat(), envelope.event
         name = self._name(cursor, envelope.aggregate_id, event)
         match event:

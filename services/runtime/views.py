@@ -28,7 +28,7 @@ class View(Protocol):
 
 
 class SQLiteView(SQLiteTrackingRecorder):
-    """Subclass with `name`, `tables` ({table: CREATE statement}) and `project(cursor, envelope)`."""
+    """Subclass with `name`, `tables` ({table: CREATE statement}) and `project(cursor, envelope, position)`."""
 
     name: ClassVar[str]
     tables: ClassVar[dict[str, str]]
@@ -43,8 +43,8 @@ class SQLiteView(SQLiteTrackingRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self.tables.values()]
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
-        """Write the rows `envelope` changes. Override; called inside the transaction."""
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
+        """Write the rows `envelope` (at stream sequence `position`) changes. Override; runs inside the transaction."""
         raise NotImplementedError
 
     def position(self) -> int:
@@ -57,8 +57,8 @@ class SQLiteView(SQLiteTrackingRecorder):
             fresh = [(seq, env) for seq, env in items if seq > current]
             if not fresh:
                 return 0
-            for _, envelope in fresh:
-                self.project(cursor, envelope)
+            for position, envelope in fresh:
+                self.project(cursor, envelope, position)
             self._insert_tracking(cursor, Tracking(self.name, fresh[-1][0]))
         return len(fresh)
 

@@ -73,8 +73,7 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
         relay.notify()  # publish what the command recorded now, not at the next poll
         return result
 
-    outbox = ctx.app
-    relay, dispatcher, rpc = OutboxRelay(outbox, nc), Dispatcher(nc), RpcServer(nc, handle)
+    relay, dispatcher, rpc = OutboxRelay(ctx.app, nc), Dispatcher(nc), RpcServer(nc, handle)
     stop = asyncio.Event()
     await dispatcher.start()
     tasks = [asyncio.create_task(relay.run(stop, poll_interval=0.1)), asyncio.create_task(dispatcher.run(stop))]

@@ -31,5 +31,5 @@ class Reactions(SQLiteView):
         reactions.handler = handler
         return reactions
 
-    def project(self, cursor: SQLiteCursor, envelope: Envelope) -> None:
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         self.handler(envelope)
