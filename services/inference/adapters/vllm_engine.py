@@ -154,9 +154,10 @@ class VllmEngine:
             raise UnknownAdapterError(f"adapter {adapter.name!r} at {adapter.path} cannot be served: {exc}") from exc
 
     async def shutdown(self) -> None:
-        await asyncio.to_thread(self.llm.shutdown)
-        # Drop it now: AsyncLLM.__del__ shuts down again, which fails noisily at interpreter exit.
-        self.llm = None
+        # Drop it first: AsyncLLM.__del__ shuts down again, which fails noisily at interpreter exit.
+        llm, self.llm = self.llm, None
+        if llm is not None:
+            await asyncio.to_thread(llm.shutdown)
 
 
 def _sampling_params(sampling: SamplingSettings) -> Any:
