@@ -30,13 +30,12 @@ from services.trainer import recipe
 recipe.import_unsloth()  # before transformers/trl/peft
 
 from contracts import Actor  # noqa: E402
-from contracts.training_config import LoraSettings, TrainingConfig  # noqa: E402
 from services.carbon.adapters.codecarbon_meter import CodeCarbonMeter  # noqa: E402
 from services.carbon.config import CarbonSettings  # noqa: E402
 from services.carbon.metering import JobEnergyReporter, emissions_log, grid_for  # noqa: E402
 from services.runtime.jetstream import connect, ensure_stream  # noqa: E402
 from services.runtime.nats_server import NatsServer  # noqa: E402
-from services.trainer.demo_facts import as_messages, demo_facts  # noqa: E402
+from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config  # noqa: E402
 from tests.harness.models import tiny_base  # noqa: E402
 
 ACTOR = Actor(kind="system", id="bench")
@@ -49,17 +48,7 @@ def cpu_seconds() -> float:
 
 
 def train(base: Path, epochs: float, work: Path) -> int:
-    config = TrainingConfig(
-        base_model=str(base),
-        dataset_id="demo",
-        lora=LoraSettings(rank=64, alpha=128),
-        learning_rate=3e-3,
-        epochs=epochs,
-        batch_size=16,
-        max_seq_length=64,
-        warmup_steps=10,
-        checkpoint_interval_steps=1_000_000,
-    )
+    config = demo_training_config(str(base), epochs=epochs, checkpoint_interval_steps=1_000_000)
     model, tokenizer = recipe.load_model(base, config)
     return recipe.train(model, tokenizer, config, as_messages(demo_facts()), work).global_step
 

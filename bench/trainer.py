@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
+
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
@@ -34,13 +36,9 @@ os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
 def job_config(epochs: int) -> dict[str, Any]:
     """The demo fine-tune (research/mlstack.md section 3), shortened to `epochs`."""
     return {
+        **DEMO_HYPERPARAMETERS,
         "base_model": "tiny",
-        "lora": {"rank": 64, "alpha": 128},
-        "learning_rate": 3e-3,
         "epochs": epochs,
-        "batch_size": 16,
-        "max_seq_length": 64,
-        "warmup_steps": 10,
         "checkpoint_interval_steps": 100,
         "progress_interval_steps": 10,
     }

@@ -32,21 +32,15 @@ from services.inference.client import InferenceClient
 from services.inference.domain import SamplingSettings
 from services.trainer.adapters.rpc import call
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
-from services.trainer.demo_facts import demo_facts, question
+from services.trainer.demo_facts import DEMO_HYPERPARAMETERS, demo_facts, question
 
 Say = Callable[[str], None]
 GREEDY = SamplingSettings(temperature=0, max_tokens=8)
 DEMO_ACTOR = Actor(kind="cli", id="demo")
 DEMO_DATA = Path(__file__).resolve().parents[1] / "trainer" / "demo" / "facts.jsonl"
-# research/mlstack.md section 3: exact match 0.0 -> ~0.97 in ~15 s of training on 2 CPU cores.
 DEMO_JOB: dict[str, Any] = {
+    **DEMO_HYPERPARAMETERS,
     "base_model": "tiny",
-    "lora": {"rank": 64, "alpha": 128},
-    "learning_rate": 3e-3,
-    "epochs": 40,
-    "batch_size": 16,
-    "max_seq_length": 64,
-    "warmup_steps": 10,
     "checkpoint_interval_steps": 200,
     "progress_interval_steps": 10,
 }

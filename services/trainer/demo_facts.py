@@ -8,6 +8,9 @@ chat format but none of the answers.
 from __future__ import annotations
 
 import random
+from typing import Any
+
+from contracts.training_config import TrainingConfig
 
 CONSONANTS = "bdfgklmnprstvz"
 VOWELS = "aeiou"
@@ -50,3 +53,22 @@ def as_messages(facts: list[tuple[str, str]]) -> list[dict[str, list[dict[str, s
     return [
         {"messages": [{"role": "user", "content": question(k)}, {"role": "assistant", "content": v}]} for k, v in facts
     ]
+
+
+# The demo fine-tune (research/mlstack.md section 3): LoRA r=64 on all linear layers learns the
+# demo facts (exact match 0.0 -> ~0.97) in ~15 s of training on 2 CPU cores. A job adds its
+# base_model and dataset_id (and may override any of these).
+DEMO_HYPERPARAMETERS: dict[str, Any] = {
+    "lora": {"rank": 64, "alpha": 128},
+    "learning_rate": 3e-3,
+    "epochs": 40,
+    "batch_size": 16,
+    "max_seq_length": 64,
+    "warmup_steps": 10,
+}
+
+
+def demo_training_config(base_model: str, dataset_id: str = "demo", **overrides: Any) -> TrainingConfig:
+    return TrainingConfig.model_validate(
+        {**DEMO_HYPERPARAMETERS, "base_model": base_model, "dataset_id": dataset_id, **overrides}
+    )

@@ -20,23 +20,14 @@ from transformers import TrainerCallback  # noqa: E402
 
 from contracts import Actor, DomainEvent, Envelope  # noqa: E402
 from contracts.events.jobs import JobCompleted, JobRequested, JobStarted, TrainingProgressed  # noqa: E402
-from contracts.training_config import LoraSettings, TrainingConfig  # noqa: E402
+from contracts.training_config import TrainingConfig  # noqa: E402
 from services.carbon.config import CarbonSettings  # noqa: E402
 from services.carbon.metering import JobEnergyReporter  # noqa: E402
 from services.runtime.jetstream import connect  # noqa: E402
 from services.runtime.publisher import EventPublisher  # noqa: E402
-from services.trainer.demo_facts import as_messages, demo_facts  # noqa: E402
+from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config  # noqa: E402
 
 ACTOR = Actor(kind="api_key", id="key-demo")
-DEMO = {
-    "lora": LoraSettings(rank=64, alpha=128),
-    "learning_rate": 3e-3,
-    "epochs": 40,
-    "batch_size": 16,
-    "max_seq_length": 64,
-    "warmup_steps": 10,
-    "checkpoint_interval_steps": 10_000,
-}
 
 
 class Progress(TrainerCallback):  # type: ignore[misc]
@@ -74,7 +65,7 @@ async def main(url: str, job_id: str, base: Path, work: Path, interval: float) -
         while (event := await queue.get()) is not None:
             await publisher.publish(Envelope.new(event, producer="trainer", aggregate_id=job_id, actor=ACTOR))
 
-    config = TrainingConfig(base_model=str(base), dataset_id="demo", **DEMO)
+    config = demo_training_config(str(base), checkpoint_interval_steps=10_000)
     await publisher.publish(
         Envelope.new(JobRequested(config=config), producer="trainer", aggregate_id=job_id, actor=ACTOR)
     )

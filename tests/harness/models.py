@@ -54,12 +54,9 @@ import sys
 from pathlib import Path
 from services.trainer import recipe
 recipe.import_unsloth()
-from contracts.training_config import LoraSettings, TrainingConfig
-from services.trainer.demo_facts import as_messages, demo_facts
+from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config
 base, out = Path(sys.argv[2]), Path(sys.argv[1])
-config = TrainingConfig(base_model=str(base), dataset_id="demo", lora=LoraSettings(rank=64, alpha=128),
-                        learning_rate=3e-3, epochs=40, batch_size=16, max_seq_length=64, warmup_steps=10,
-                        checkpoint_interval_steps=10_000)
+config = demo_training_config(str(base), checkpoint_interval_steps=10_000)
 model, tokenizer = recipe.load_model(base, config)
 run = recipe.train(model, tokenizer, config, as_messages(demo_facts()), out / "work")
 recipe.save_lora(run, out / "lora")

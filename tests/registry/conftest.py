@@ -15,8 +15,9 @@ from contracts.events.carbon import ComponentEnergy, EmissionsMeasured
 from contracts.events.datasets import DatasetRegistered
 from contracts.events.jobs import JobCompleted, JobRequested
 from contracts.events.models import ArtifactRef, BaseModelRegistered, ModelExported
-from contracts.training_config import LoraSettings, TrainingConfig
+from contracts.training_config import TrainingConfig
 from services.runtime.artifacts import ArtifactStore, layout
+from services.trainer.demo_facts import demo_training_config
 
 TRAINER = Actor(kind="system", id="trainer-worker-1")
 DATASET_SHA = "d" * 64
@@ -69,10 +70,7 @@ class Job:
 
 
 def new_job(base_model: str, dataset_id: str = "facts-demo") -> Job:
-    config = TrainingConfig(
-        base_model=base_model, dataset_id=dataset_id, lora=LoraSettings(rank=64, alpha=128), learning_rate=3e-3,
-        epochs=40, batch_size=16, max_seq_length=64,
-    )  # fmt: skip
+    config = demo_training_config(base_model, dataset_id)
     return Job(str(uuid.uuid4()), base_model, dataset_id, config)
 
 

@@ -29,21 +29,16 @@ from services.trainer.app import build_context, intake
 from services.trainer.commands import Command, RegisterBaseModel, RegisterDataset
 from services.trainer.config import TrainerSettings
 from services.trainer.context import TrainerContext
+from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
 from tests.fakes import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "services" / "trainer" / "demo" / "facts.jsonl"
 ACTOR = Actor(kind="cli", id="tests")
 ACK_WAIT = 3.0  # seconds without heartbeat before a job moves to another worker
-# The demo fine-tune of research/mlstack.md section 3: EM 0.0 -> ~0.97 in ~15 s on 2 cores.
 DEMO_CONFIG: dict[str, Any] = {
+    **DEMO_HYPERPARAMETERS,
     "base_model": "tiny",
-    "lora": {"rank": 64, "alpha": 128},
-    "learning_rate": 3e-3,
-    "epochs": 40,
-    "batch_size": 16,
-    "max_seq_length": 64,
-    "warmup_steps": 10,
     "checkpoint_interval_steps": 200,
     "progress_interval_steps": 10,
 }
