@@ -33,12 +33,13 @@ def demo(data_dir: Path | None, questions: int) -> None:
 @click.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Default: $GREENTUNE_DATA_DIR.")
 def up(data_dir: Path | None) -> None:
-    """Run the embedded stack (nats-server and every service) in the foreground until Ctrl-C."""
-    stack = EmbeddedStack((data_dir or KernelSettings().data_dir).resolve())
+    """Run the embedded stack (nats-server, every service, the HTTP API) in the foreground until Ctrl-C."""
+    stack = EmbeddedStack((data_dir or KernelSettings().data_dir).resolve(), with_api=True)
     stack.start()
     try:
         asyncio.run(_wait_ready(stack))
         click.echo(f"greentune is up: GREENTUNE_NATS_URL={stack.url}; logs in {stack.data_dir / 'logs'}")
+        click.echo(f"OpenAI-compatible API: {stack.api_url}/v1 (docs: {stack.api_url}/docs)")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         signal.sigwait(stop_signals)

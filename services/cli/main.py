@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from services.cli.api_commands import api
 from services.cli.carbon_commands import carbon
 from services.cli.demo_commands import demo, up
 from services.cli.events_commands import events
@@ -21,6 +22,7 @@ def cli() -> None:
 
 cli.add_command(demo)
 cli.add_command(up)
+cli.add_command(api)
 cli.add_command(nats)
 cli.add_command(events)
 cli.add_command(carbon)

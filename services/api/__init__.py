@@ -1,0 +1,1 @@
+"""The HTTP gateway: an OpenAI-compatible `/v1` in front of the inference service's NATS RPC."""

@@ -1,0 +1,65 @@
+"""The API gateway's FastAPI application and its process entry point (`greentune api serve`).
+
+It holds one NATS connection for its whole life and keeps no state of its own: every request is
+answered by the services behind it over `rpc.*`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from services.api import errors
+from services.api.config import ApiSettings
+from services.api.openai_routes import router as openai_router
+from services.inference.client import InferenceClient
+from services.runtime.jetstream import connect
+from services.runtime.logging import configure_logging, get_logger
+from services.runtime.settings import KernelSettings
+
+
+def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
+    log = get_logger("api")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nc = await connect(kernel.nats_url, "greentune-api")
+        app.state.nc = nc
+        app.state.inference = InferenceClient(nc, timeout=settings.request_timeout_s)
+        log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
+        try:
+            yield
+        finally:
+            await nc.drain()
+
+    app = FastAPI(
+        title="greentune", summary="Fine-tune and serve LLMs with measured energy and CO2.", lifespan=lifespan
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(openai_router)
+
+    @app.get("/healthz")
+    async def health(request: Request) -> Any:
+        connected = request.app.state.nc.is_connected
+        return JSONResponse(
+            {"nats": "connected" if connected else "reconnecting"}, status_code=200 if connected else 503
+        )
+
+    return app
+
+
+def main() -> None:
+    import uvicorn
+
+    kernel, settings = KernelSettings(), ApiSettings()
+    configure_logging(kernel.log_level)
+    uvicorn.run(create_app(settings, kernel), host=settings.host, port=settings.port, log_level=kernel.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The OpenAI-compatible `/v1`, driven by the official `openai` client against the gateway in front
+of the real inference service: the same answers as the service itself, streaming, batches of
+prompts, adapters as model ids, API keys recorded as the actor, and OpenAI-shaped errors."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from services.inference import protocol as rpc
+from services.inference.domain import SamplingSettings
+from services.trainer.demo_facts import demo_facts, question
+from tests.api.conftest import API_KEY, Gateway
+from tests.inference.conftest import engine_events
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+
+
+def client(gateway: Gateway, key: str = API_KEY) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
+
+
+def ask(k: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": question(demo_facts()[k][0])}]
+
+
+async def test_models_lists_each_loaded_model_and_each_adapter_as_model_colon_adapter(gateway: Gateway):
+    listed = {m.id for m in (await client(gateway).models.list()).data}
+    assert {"tiny", "tiny:demo", "tiny-merged"} <= listed
+
+
+async def test_chat_answers_equal_the_services_own_greedy_answers_and_the_adapter_knows_the_facts(gateway: Gateway):
+    api = client(gateway)
+    right = 0
+    for k in range(5):
+        answer = await api.chat.completions.create(model="tiny:demo", messages=ask(k), temperature=0, max_tokens=8)
+        direct = await gateway.inference.client.generate(
+            rpc.GenerateRequest(
+                model="tiny",
+                adapter="demo",
+                messages=tuple(rpc.ChatMessage(**m) for m in ask(k)),
+                sampling=SamplingSettings(temperature=0, max_tokens=8),
+            )
+        )
+        choice = answer.choices[0]
+        assert choice.message.role == "assistant" and choice.message.content == direct.text
+        assert choice.finish_reason == "stop"
+        assert answer.usage is not None
+        assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (
+            direct.prompt_tokens,
+            direct.completion_tokens,
+        )
+        right += direct.text.strip() == demo_facts()[k][1]
+    assert right >= 4, "the demo adapter answers its trained facts through the API"
+
+
+async def test_a_streamed_chat_adds_up_to_the_whole_answer_and_ends_with_reason_and_usage(gateway: Gateway):
+    api = client(gateway)
+    whole = await api.chat.completions.create(model="tiny-merged", messages=ask(2), temperature=0, max_tokens=12)
+    stream = await api.chat.completions.create(
+        model="tiny-merged",
+        messages=ask(2),
+        temperature=0,
+        max_tokens=12,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = [chunk async for chunk in stream]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole.choices[0].message.content
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert len({c.id for c in chunks}) == 1
+    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+
+
+async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: Gateway):
+    api = client(gateway)
+    prompts = ["The code word for", "Paris is", "One two three", "hello"]
+    batch = await api.completions.create(model="tiny-merged", prompt=prompts, temperature=0, max_tokens=6)
+    assert [c.index for c in batch.choices] == [0, 1, 2, 3]
+    for prompt, choice in zip(prompts, batch.choices, strict=True):
+        single = await api.completions.create(model="tiny-merged", prompt=prompt, temperature=0, max_tokens=6)
+        assert choice.text == single.choices[0].text
+    assert batch.usage is not None and batch.usage.completion_tokens > 0
+
+
+async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event(gateway: Gateway):
+    answer = await client(gateway).chat.completions.create(model="tiny:demo", messages=ask(3), max_tokens=4)
+    events = await engine_events(gateway.inference.nc, gateway.inference.settings.engine_id, "InferenceCompleted", 1)
+    mine = [e for e in events if e.event.request_id == answer.id]
+    assert len(mine) == 1
+    assert (mine[0].actor.kind, mine[0].actor.id) == ("api_key", "tester")
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        ({"model": "no-such-model"}, openai.NotFoundError, "no-such-model"),
+        ({"model": "tiny:no-such-adapter"}, openai.NotFoundError, "no-such-adapter"),
+        ({"model": "tiny", "temperature": -1}, openai.BadRequestError, "temperature"),
+        ({"model": "tiny", "top_p": 0}, openai.BadRequestError, "top_p"),
+        ({"model": "tiny", "n": 2}, openai.BadRequestError, "only n=1"),
+        ({"model": "tiny", "max_tokens": 100_000}, openai.BadRequestError, "context"),
+        ({"model": "tiny", "messages": []}, openai.BadRequestError, "messages"),
+    ],
+)
+async def test_bad_requests_get_openai_shaped_errors_naming_the_problem(gateway: Gateway, call, error, words):
+    request = {"messages": ask(0), "max_tokens": 4, **call}
+    with pytest.raises(error) as raised:
+        await client(gateway).chat.completions.create(**request)
+    body = raised.value.body
+    assert isinstance(body, dict) and words in body["message"] and body["code"]
+
+
+async def test_a_streamed_request_for_an_unknown_model_fails_before_any_event_is_sent(gateway: Gateway):
+    with pytest.raises(openai.NotFoundError, match="no-such-model"):
+        await client(gateway).chat.completions.create(model="no-such-model", messages=ask(0), stream=True)
+
+
+async def test_a_missing_or_wrong_api_key_is_refused(gateway: Gateway):
+    with pytest.raises(openai.AuthenticationError, match="invalid API key"):
+        await client(gateway, key="sk-wrong").models.list()
+    async with httpx.AsyncClient() as http:
+        refused = await http.get(f"{gateway.url}/v1/models")
+        healthy = await http.get(f"{gateway.url}/healthz")
+    assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["error"]["message"]
+    assert healthy.status_code == 200 and healthy.json() == {"nats": "connected"}
