@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from services.api import errors
 from services.api.config import ApiSettings
+from services.api.jobs_routes import router as jobs_router
 from services.api.openai_routes import router as openai_router
 from services.inference.client import InferenceClient
 from services.runtime.jetstream import connect
@@ -42,6 +43,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(openai_router)
+    app.include_router(jobs_router)
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:

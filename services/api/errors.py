@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from services.api.auth import AuthError
+from services.carbon.domain import CarbonError, UnknownSubjectError
 from services.inference.domain import (
     AdapterBaseMismatchError,
     CapacityError,
@@ -21,6 +22,7 @@ from services.inference.domain import (
     UnknownAdapterError,
     UnknownModelError,
 )
+from services.runtime.errors import BusUnavailableError
 
 STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
     (UnknownModelError, 404, "invalid_request_error"),
@@ -33,6 +35,15 @@ STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
 ]
 
 
+TRAINER_STATUS = {  # a trainer refusal's category -> HTTP status
+    "ValidationError": 400,
+    "ResourceError": 422,
+    "BudgetError": 403,
+    "NotFound": 404,
+    "Conflict": 409,
+}
+
+
 def error_body(message: str, kind: str, code: str | None, param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
@@ -42,10 +53,13 @@ def response_for(exc: Exception) -> JSONResponse:
     if isinstance(exc, InferenceError):
         status, kind = next(((s, k) for cls, s, k in STATUS if isinstance(exc, cls)), (500, "server_error"))
         return JSONResponse(error_body(str(exc), kind, exc.code), status_code=status)
+    if isinstance(exc, CarbonError):
+        status = 404 if isinstance(exc, UnknownSubjectError) else 400
+        return JSONResponse(error_body(str(exc), "invalid_request_error", type(exc).__name__), status_code=status)
     if isinstance(exc, AuthError):
         return JSONResponse(error_body(str(exc), "invalid_request_error", "invalid_api_key"), status_code=401)
-    if isinstance(exc, nats.errors.NoRespondersError):
-        message = "no inference service is running: start one with `greentune inference serve` (or `greentune up`)"
+    if isinstance(exc, (nats.errors.NoRespondersError, BusUnavailableError)):
+        message = f"a service behind the API is not running ({exc}): start it, or everything with `greentune up`"
         return JSONResponse(error_body(message, "server_error", "service_unavailable"), status_code=503)
     if isinstance(exc, (nats.errors.TimeoutError, TimeoutError)):
         message = "the inference service did not answer in time; it may be starting an engine: try again"
@@ -72,5 +86,6 @@ def _known(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_body)
-    for error in (InferenceError, AuthError, nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError):
+    known = (InferenceError, CarbonError, AuthError, BusUnavailableError, nats.errors.NoRespondersError)
+    for error in (*known, nats.errors.TimeoutError, TimeoutError):
         app.add_exception_handler(error, _known)

@@ -18,7 +18,18 @@ from contracts import Actor
 from contracts.training_config import TrainingConfig
 from services.carbon.adapters.rpc import call
 from services.carbon.budgets import BudgetDecision
-from services.carbon.domain import BudgetExceededError, CarbonError
+from services.carbon.domain import (
+    BudgetExceededError,
+    CarbonError,
+    MeterUnavailableError,
+    UnknownGridError,
+    UnknownSubjectError,
+)
+
+_ERRORS: dict[str, type[CarbonError]] = {
+    c.__name__: c
+    for c in (CarbonError, MeterUnavailableError, UnknownGridError, BudgetExceededError, UnknownSubjectError)
+}
 
 
 class CarbonClient:
@@ -28,7 +39,8 @@ class CarbonClient:
     async def ask(self, name: str, request: dict[str, Any]) -> Any:
         reply = await call(self.nc, name, request, self.timeout)
         if not reply["ok"]:
-            raise CarbonError(f"{reply['error']['type']}: {reply['error']['message']}")
+            error = _ERRORS.get(reply["error"]["type"], CarbonError)  # the service's own class, when known
+            raise error(f"{reply['error']['type']}: {reply['error']['message']}")
         return reply["result"]
 
     async def check_budget(self, api_key: str) -> BudgetDecision:

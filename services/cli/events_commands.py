@@ -6,9 +6,9 @@ import asyncio
 import json
 
 import click
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts import ContractError, decode_envelope
+from services.runtime.event_feed import read_events
 from services.runtime.jetstream import connect
 from services.runtime.settings import KernelSettings
 
@@ -34,20 +34,11 @@ def tail(subject: str, from_seq: int, follow: bool) -> None:
 
 async def _tail(url: str, subject: str, from_seq: int, follow: bool) -> None:
     nc = await connect(url, "greentune-cli")
-    js = nc.jetstream()
-    config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=from_seq)
-    sub = await js.subscribe(subject, ordered_consumer=True, config=config)
     try:
-        while True:
-            try:
-                message = await sub.next_msg(timeout=None if follow else 2.0)
-            except TimeoutError:
-                return
-            click.echo(json.dumps(_line(message.metadata.sequence.stream, message.subject, message.data)))
-            if not follow and message.metadata.num_pending == 0:
-                return
+        async for stored in read_events(nc, subject, from_seq, follow):
+            if stored is not None:
+                click.echo(json.dumps(_line(stored.sequence, stored.subject, stored.data)))
     finally:
-        await sub.unsubscribe()
         await nc.close()
 
 

@@ -1,11 +1,14 @@
-"""Fixtures of the API gateway tests: the inference service of tests/inference (real vLLM on the
-tiny models, real nats-server) with the gateway in front of it, served by uvicorn on a free port."""
+"""Fixtures of the API gateway tests: the gateway served by uvicorn on a free port in front of the
+real services: the inference service of tests/inference (real vLLM on the tiny models), the
+trainer intake of tests/trainer (workers started on demand) and the carbon service of
+tests/carbon, over a real nats-server."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest_asyncio
@@ -14,7 +17,9 @@ from pydantic import SecretStr
 from services.api.app import create_app
 from services.api.config import ApiSettings
 from services.runtime.settings import KernelSettings
-from tests.inference.conftest import Service, service, stored_models  # noqa: F401  # the fixtures, shared
+from tests.carbon.conftest import carbon  # noqa: F401  # the fixtures, shared
+from tests.inference.conftest import Service, service, stored_models  # noqa: F401
+from tests.trainer.conftest import Trainer, trainer, trainer_ctx  # noqa: F401  # the fixtures, shared
 
 API_KEY = "sk-test-greentune"
 
@@ -22,7 +27,16 @@ API_KEY = "sk-test-greentune"
 @dataclass(frozen=True)
 class Gateway:
     url: str  # http://127.0.0.1:<port>
+
+
+@dataclass(frozen=True)
+class InferenceGateway(Gateway):
     inference: Service
+
+
+@dataclass(frozen=True)
+class TrainerGateway(Gateway):
+    trainer: Trainer
 
 
 def free_port() -> int:
@@ -31,17 +45,32 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def gateway(service: Service, shared_nats) -> AsyncIterator[Gateway]:  # type: ignore[no-untyped-def]  # noqa: F811
+@asynccontextmanager
+async def serving(nats_url: str) -> AsyncIterator[str]:
+    """The gateway on 127.0.0.1:<free port> with one API key, `tester`; yields its base URL."""
     import uvicorn
 
     settings = ApiSettings(port=free_port(), keys={"tester": SecretStr(API_KEY)})
-    app = create_app(settings, KernelSettings(nats_url=shared_nats.url))
+    app = create_app(settings, KernelSettings(nats_url=nats_url))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         assert not task.done(), "uvicorn exited during start-up"
         await asyncio.sleep(0.05)
-    yield Gateway(f"http://127.0.0.1:{settings.port}", service)
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{settings.port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def gateway(service: Service, shared_nats) -> AsyncIterator[InferenceGateway]:  # type: ignore[no-untyped-def]  # noqa: F811
+    async with serving(shared_nats.url) as url:
+        yield InferenceGateway(url, service)
+
+
+@pytest_asyncio.fixture
+async def trainer_gateway(trainer: Trainer, nats_server) -> AsyncIterator[TrainerGateway]:  # type: ignore[no-untyped-def]  # noqa: F811
+    async with serving(nats_server.url) as url:
+        yield TrainerGateway(url, trainer)

@@ -11,13 +11,13 @@ import pytest
 from services.inference import protocol as rpc
 from services.inference.domain import SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
-from tests.api.conftest import API_KEY, Gateway
+from tests.api.conftest import API_KEY, InferenceGateway
 from tests.inference.conftest import engine_events
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
 
-def client(gateway: Gateway, key: str = API_KEY) -> openai.AsyncOpenAI:
+def client(gateway: InferenceGateway, key: str = API_KEY) -> openai.AsyncOpenAI:
     return openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=key, max_retries=0)
 
 
@@ -25,12 +25,14 @@ def ask(k: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": question(demo_facts()[k][0])}]
 
 
-async def test_models_lists_each_loaded_model_and_each_adapter_as_model_colon_adapter(gateway: Gateway):
+async def test_models_lists_each_loaded_model_and_each_adapter_as_model_colon_adapter(gateway: InferenceGateway):
     listed = {m.id for m in (await client(gateway).models.list()).data}
     assert {"tiny", "tiny:demo", "tiny-merged"} <= listed
 
 
-async def test_chat_answers_equal_the_services_own_greedy_answers_and_the_adapter_knows_the_facts(gateway: Gateway):
+async def test_chat_answers_equal_the_services_own_greedy_answers_and_the_adapter_knows_the_facts(
+    gateway: InferenceGateway,
+):
     api = client(gateway)
     right = 0
     for k in range(5):
@@ -55,7 +57,7 @@ async def test_chat_answers_equal_the_services_own_greedy_answers_and_the_adapte
     assert right >= 4, "the demo adapter answers its trained facts through the API"
 
 
-async def test_a_streamed_chat_adds_up_to_the_whole_answer_and_ends_with_reason_and_usage(gateway: Gateway):
+async def test_a_streamed_chat_adds_up_to_the_whole_answer_and_ends_with_reason_and_usage(gateway: InferenceGateway):
     api = client(gateway)
     whole = await api.chat.completions.create(model="tiny-merged", messages=ask(2), temperature=0, max_tokens=12)
     stream = await api.chat.completions.create(
@@ -75,7 +77,7 @@ async def test_a_streamed_chat_adds_up_to_the_whole_answer_and_ends_with_reason_
     assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
 
 
-async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: Gateway):
+async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: InferenceGateway):
     api = client(gateway)
     prompts = ["The code word for", "Paris is", "One two three", "hello"]
     batch = await api.completions.create(model="tiny-merged", prompt=prompts, temperature=0, max_tokens=6)
@@ -86,7 +88,7 @@ async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: Gate
     assert batch.usage is not None and batch.usage.completion_tokens > 0
 
 
-async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event(gateway: Gateway):
+async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event(gateway: InferenceGateway):
     answer = await client(gateway).chat.completions.create(model="tiny:demo", messages=ask(3), max_tokens=4)
     events = await engine_events(gateway.inference.nc, gateway.inference.settings.engine_id, "InferenceCompleted", 1)
     mine = [e for e in events if e.event.request_id == answer.id]
@@ -106,7 +108,7 @@ async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event(gatew
         ({"model": "tiny", "messages": []}, openai.BadRequestError, "messages"),
     ],
 )
-async def test_bad_requests_get_openai_shaped_errors_naming_the_problem(gateway: Gateway, call, error, words):
+async def test_bad_requests_get_openai_shaped_errors_naming_the_problem(gateway: InferenceGateway, call, error, words):
     request = {"messages": ask(0), "max_tokens": 4, **call}
     with pytest.raises(error) as raised:
         await client(gateway).chat.completions.create(**request)
@@ -114,12 +116,12 @@ async def test_bad_requests_get_openai_shaped_errors_naming_the_problem(gateway:
     assert isinstance(body, dict) and words in body["message"] and body["code"]
 
 
-async def test_a_streamed_request_for_an_unknown_model_fails_before_any_event_is_sent(gateway: Gateway):
+async def test_a_streamed_request_for_an_unknown_model_fails_before_any_event_is_sent(gateway: InferenceGateway):
     with pytest.raises(openai.NotFoundError, match="no-such-model"):
         await client(gateway).chat.completions.create(model="no-such-model", messages=ask(0), stream=True)
 
 
-async def test_a_missing_or_wrong_api_key_is_refused(gateway: Gateway):
+async def test_a_missing_or_wrong_api_key_is_refused(gateway: InferenceGateway):
     with pytest.raises(openai.AuthenticationError, match="invalid API key"):
         await client(gateway, key="sk-wrong").models.list()
     async with httpx.AsyncClient() as http:

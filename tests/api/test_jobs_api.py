@@ -1,0 +1,145 @@
+"""`/api/v1` over the real trainer: upload a dataset, start a job, follow its live event feed until
+the model is exported, resume the feed with Last-Event-ID; bad input refused with the trainer's
+problems (file, line, field) and an HTTP status a client can act on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+
+from services.trainer.commands import RegisterBaseModel
+from tests.api.conftest import API_KEY, TrainerGateway
+from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG
+
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def http(gateway: TrainerGateway) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=f"{gateway.url}/api/v1", headers=AUTH, timeout=300)
+
+
+async def upload(client: httpx.AsyncClient, name: str, content: bytes, **form: Any) -> httpx.Response:
+    return await client.post("/datasets", files={"file": (name, content)}, data={"max_seq_length": 64, **form})
+
+
+async def sse_events(response: httpx.Response, until: str | None = None) -> list[dict[str, Any]]:
+    """Server-sent events as {event, id, data}, until an event of type `until` (or the end)."""
+    events: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            continue
+        if not line:
+            if current:
+                events.append(current)
+                if current.get("event") == until:
+                    return events
+            current = {}
+            continue
+        field, _, value = line.partition(": ")
+        current[field] = json.loads(value) if field == "data" else value
+    return events
+
+
+async def test_an_uploaded_dataset_is_validated_and_a_broken_one_is_refused_naming_its_line(
+    trainer_gateway: TrainerGateway, tiny_model_dir
+):
+    await trainer_gateway.trainer.result(RegisterBaseModel(actor=ACTOR, model_name="tiny", source=str(tiny_model_dir)))
+    async with http(trainer_gateway) as client:
+        stored = await upload(client, "facts.jsonl", DEMO.read_bytes(), base_model="tiny")
+        again = await upload(client, "facts.jsonl", DEMO.read_bytes(), base_model="tiny")
+        broken = (
+            b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n{not json\n'
+        )
+        refused = await upload(client, "broken.jsonl", broken)
+        unknown = await upload(client, "notes.docx", b"hello")
+    assert stored.status_code == 201, stored.text
+    assert again.json()["dataset_id"] == stored.json()["dataset_id"]
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["type"] == "ValidationError" and "broken.jsonl" in error["message"]
+    assert any(p["line"] == 2 for p in error["problems"]), error
+    assert unknown.status_code == 400 and ".docx" in unknown.json()["error"]["message"]
+
+
+async def test_a_job_started_over_http_streams_its_events_live_until_the_model_is_exported(
+    trainer_gateway: TrainerGateway, carbon, tiny_model_dir
+):
+    dataset_id = await trainer_gateway.trainer.register_demo(tiny_model_dir)
+    async with http(trainer_gateway) as client:
+        created = await client.post("/jobs", json={**DEMO_CONFIG, "dataset_id": dataset_id})
+        assert created.status_code == 201, created.text
+        job_id = created.json()["job_id"]
+        trainer_gateway.trainer.spawn_worker(measure_energy=True)
+        async with client.stream("GET", f"/jobs/{job_id}/events") as live:
+            assert live.headers["content-type"].startswith("text/event-stream")
+            events = await asyncio.wait_for(sse_events(live, until="ModelExported"), timeout=480)
+        kinds = [e["event"] for e in events]
+        order = ["JobRequested", "JobQueued", "JobStarted", "TrainingProgressed", "JobCompleted", "ModelExported"]
+        assert "EmissionsMeasured" in kinds, "energy is in the same live feed as the loss"
+        assert [kinds.index(k) for k in order] == sorted(kinds.index(k) for k in order), kinds
+        assert all(e["data"]["aggregate_id"] == job_id and e["data"]["event"]["type"] == e["event"] for e in events)
+        losses = [e["data"]["event"]["loss"] for e in events if e["event"] == "TrainingProgressed"]
+        assert losses[-1] < losses[0] / 2, losses
+        ids = [int(e["id"]) for e in events]
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+        started = next(e for e in events if e["event"] == "JobStarted")
+        resumed = await client.get(
+            f"/jobs/{job_id}/events", params={"follow": False}, headers={"Last-Event-ID": started["id"]}
+        )
+        replayed = await sse_events(resumed)
+        assert int(replayed[0]["id"]) > int(started["id"]) and replayed[-1]["id"] == events[-1]["id"]
+
+        status = await client.get(f"/jobs/{job_id}")
+        await carbon.catch_up()
+        footprint = await client.get(f"/jobs/{job_id}/carbon")
+    assert status.status_code == 200 and status.json()["status"] == "COMPLETED"
+    assert footprint.status_code == 200, footprint.text
+    report = footprint.json()
+    assert report["energy_kwh"] > 0 and report["emissions_g"] > 0, report
+
+
+async def test_bad_jobs_and_unknown_ids_get_the_status_and_the_fields_to_fix(
+    trainer_gateway: TrainerGateway, carbon, tiny_model_dir
+):
+    dataset_id = await trainer_gateway.trainer.register_demo(tiny_model_dir)
+    bad = {**DEMO_CONFIG, "dataset_id": dataset_id, "learning_rate": 0, "lora": {"rank": 0}}
+    async with http(trainer_gateway) as client:
+        refused = await client.post("/jobs", json=bad)
+        missing = await client.get("/jobs/no-such-job")
+        wildcard = await client.get("/jobs/*/events", params={"follow": False})
+        queued = await client.post("/jobs", json={**DEMO_CONFIG, "dataset_id": dataset_id})
+        cancelled = await client.post(f"/jobs/{queued.json()['job_id']}/cancel", params={"reason": "changed my mind"})
+        unknown_footprint = await client.get("/jobs/no-such-job/carbon")
+    async with httpx.AsyncClient() as no_key:
+        anonymous = await no_key.get(f"{trainer_gateway.url}/api/v1/jobs/no-such-job")
+    assert refused.status_code == 400
+    fields = {p["field"] for p in refused.json()["error"]["problems"]}
+    assert {"learning_rate", "lora.rank"} <= fields, refused.json()
+    assert missing.status_code == 404 and "no-such-job" in missing.json()["error"]["message"]
+    assert wildcard.status_code == 400, "a job id is one subject token: no wildcards into other jobs' events"
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == "CANCELLED"
+    assert unknown_footprint.status_code == 404, unknown_footprint.text
+    assert anonymous.status_code == 401
+
+
+async def test_an_upload_larger_than_a_nats_message_is_refused_before_it_is_sent(trainer_gateway: TrainerGateway):
+    async with http(trainer_gateway) as client:
+        refused = await upload(client, "big.jsonl", b"x" * 2_000_000)
+    assert refused.status_code == 413
+    assert "greentune datasets register" in refused.json()["error"]["message"]
+
+
+async def test_without_the_carbon_service_an_api_keys_job_is_refused_not_run_unmetered(
+    trainer_gateway: TrainerGateway, tiny_model_dir
+):
+    dataset_id = await trainer_gateway.trainer.register_demo(tiny_model_dir)
+    async with http(trainer_gateway) as client:
+        refused = await client.post("/jobs", json={**DEMO_CONFIG, "dataset_id": dataset_id})
+        footprint = await client.get("/jobs/any-job/carbon")
+    assert refused.status_code == 403 and "budget of API key tester cannot be checked" in refused.text
+    assert footprint.status_code == 503 and "not running" in footprint.json()["error"]["message"]
