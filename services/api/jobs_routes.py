@@ -11,15 +11,15 @@ import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Header, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Header, Path, Query, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from nats.aio.client import Client
 
 from contracts import ContractError, decode_envelope
 from contracts.subjects import TOKEN
+from services.api.dependencies import Bus, Caller
 from services.api.errors import TRAINER_STATUS, error_body
-from services.api.openai_routes import Caller
 from services.carbon.client import CarbonClient
 from services.runtime.event_feed import StoredEvent, read_events
 from services.trainer.adapters.rpc import call
@@ -30,12 +30,6 @@ KEEP_ALIVE_S = 15.0
 UPLOAD_HEADROOM = 4096  # bytes of the NATS message left for the command's other fields
 
 
-def bus(request: Request) -> Client:
-    nc: Client = request.app.state.nc
-    return nc
-
-
-Bus = Annotated[Client, Depends(bus)]
 JobId = Annotated[str, Path(pattern=TOKEN.pattern, description="The job's id (letters, digits, - and _).")]
 
 

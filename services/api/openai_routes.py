@@ -11,15 +11,14 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from contracts import Actor
 from services.api import translate
-from services.api.auth import actor_for
+from services.api.dependencies import Caller, Inference
 from services.api.errors import error_body
 from services.api.openai_wire import ChatCompletionRequest, CompletionRequest, SamplingFields
 from services.inference import protocol as rpc
@@ -29,21 +28,8 @@ from services.inference.domain import InferenceError
 router = APIRouter(prefix="/v1")
 
 
-def inference(request: Request) -> InferenceClient:
-    client: InferenceClient = request.app.state.inference
-    return client
-
-
-def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    return actor_for(authorization, request.app.state.settings.keys)
-
-
-Client = Annotated[InferenceClient, Depends(inference)]
-Caller = Annotated[Actor, Depends(caller)]
-
-
 @router.get("/models")
-async def list_models(client: Client, _: Caller) -> dict[str, Any]:
+async def list_models(client: Inference, _: Caller) -> dict[str, Any]:
     """Every loaded model, and each of its LoRA adapters as `<model>:<adapter>`."""
     created = int(time.time())
     ids = []
@@ -57,7 +43,7 @@ async def list_models(client: Client, _: Caller) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, client: Client, actor: Caller) -> Any:
+async def chat_completions(body: ChatCompletionRequest, client: Inference, actor: Caller) -> Any:
     response_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     request = translate.chat_request(body, actor, response_id)
     if body.stream:
@@ -67,7 +53,7 @@ async def chat_completions(body: ChatCompletionRequest, client: Client, actor: C
 
 
 @router.post("/completions", response_model=None)
-async def completions(body: CompletionRequest, client: Client, actor: Caller) -> Any:
+async def completions(body: CompletionRequest, client: Inference, actor: Caller) -> Any:
     """One prompt, or a list of prompts answered as one batch (choices in the prompts' order)."""
     response_id, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
