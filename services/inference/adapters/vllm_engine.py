@@ -85,11 +85,14 @@ class VllmEngineFactory:
         from vllm.v1.engine.async_llm import AsyncLLM
 
         args = AsyncEngineArgs(**engine_args(self.settings, folder))
+        # No local holds the AsyncLLM: vLLM's first import keeps its module frames, and with them this
+        # frame, alive for good; only the VllmEngine may hold it, so that shutdown() really drops it.
         try:
-            llm = await asyncio.to_thread(AsyncLLM.from_engine_args, args)
+            return VllmEngine(
+                await asyncio.to_thread(AsyncLLM.from_engine_args, args), description, self.settings.max_model_len
+            )
         except Exception as exc:  # vLLM raises many kinds here (config, weights, memory)
             raise ModelLoadError(f"vLLM could not start model {model!r} from {folder}: {exc}") from exc
-        return VllmEngine(llm, description, self.settings.max_model_len)
 
 
 class VllmEngine:
