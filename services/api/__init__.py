@@ -1,1 +1,1 @@
-"""The HTTP gateway: an OpenAI-compatible `/v1` in front of the inference service's NATS RPC."""
+"""The HTTP gateway: OpenAI-compatible `/v1` and REST `/api/v1` in front of the services' NATS RPC."""

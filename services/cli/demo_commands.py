@@ -39,7 +39,7 @@ def up(data_dir: Path | None) -> None:
     try:
         asyncio.run(_wait_ready(stack))
         click.echo(f"greentune is up: GREENTUNE_NATS_URL={stack.url}; logs in {stack.data_dir / 'logs'}")
-        click.echo(f"OpenAI-compatible API: {stack.api_url}/v1 (docs: {stack.api_url}/docs)")
+        click.echo(f"HTTP API: {stack.api_url} (OpenAI-compatible /v1, REST /api/v1, docs at /docs)")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
         signal.sigwait(stop_signals)
