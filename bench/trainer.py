@@ -3,10 +3,10 @@ Unsloth vs plain transformers+PEFT, all on the same data, steps and CPU, interle
 
     python bench/trainer.py [--rounds 5] [--epochs 20]
 
-Per round, in this order: (A) a job through the whole service (RPC intake, JetStream queue, a
-worker process recording events, uploading checkpoints to the artifact store); (B) the same
-Unsloth + TRL recipe called directly in a fresh process; (C) plain transformers.Trainer + PEFT in a
-fresh process (TRL 1.15 without Unsloth is broken on CPU: research/mlstack.md section 8.3).
+Per round: (A) a job through the whole service (RPC intake, JetStream queue, a worker process
+recording events, uploading checkpoints to the artifact store); (B) the same Unsloth + TRL recipe
+called directly in a fresh process (before A in every other round); (C) plain transformers.Trainer
++ PEFT in a fresh process (TRL 1.15 without Unsloth is broken on CPU: research/mlstack.md 8.3).
 Throughput is tokens the training loop consumed / seconds in the loop (imports and model loading
 excluded on every side). Ratios are medians of per-round ratios. Ends with one JSON line:
 service_vs_direct (target >= 0.9) and unsloth_vs_hf.
@@ -147,12 +147,19 @@ async def service_rounds(base: Path, config: dict[str, Any], scratch: Path, roun
             demo = REPO / "services/trainer/demo/facts.jsonl"
             dataset = (await call(nc, RegisterDataset(actor=actor, path=str(demo)), 120))["result"]["dataset_id"]
             for index in range(rounds):
+                direct_first = index % 2 == 1  # alternate, so that a drift of the VM's speed favours neither
+                direct = await asyncio.to_thread(run_child, "unsloth", base, config, scratch) if direct_first else None
                 started = time.perf_counter()
                 reply = await call(nc, CreateJob(actor=actor, config={**config, "dataset_id": dataset}), 120)
                 completed = await _completed(nc, reply["result"]["job_id"])
                 wall = time.perf_counter() - started
-                row = {"tokens": completed.tokens_trained, "seconds": completed.train_seconds, "wall": wall}
-                row["direct"] = await asyncio.to_thread(run_child, "unsloth", base, config, scratch)
+                row = {
+                    "tokens": completed.tokens_trained,
+                    "seconds": completed.train_seconds,
+                    "steps": completed.steps,
+                    "wall": wall,
+                }
+                row["direct"] = direct or await asyncio.to_thread(run_child, "unsloth", base, config, scratch)
                 row["hf"] = await asyncio.to_thread(run_child, "hf", base, config, scratch)
                 results.append(row)
                 print(f"  round {index + 1}/{rounds} done", flush=True)
@@ -190,6 +197,11 @@ def report(results: list[dict[str, Any]]) -> dict[str, float]:
     print(f"\n{'round':>5} {'service tok/s':>14} {'direct tok/s':>13} {'plain HF tok/s':>15} {'service e2e s':>14}")
     for i, r in enumerate(results, 1):
         print(f"{i:>5} {rate(r):>14,.0f} {rate(r['direct']):>13,.0f} {rate(r['hf']):>15,.0f} {r['wall']:>14.1f}")
+    same_work = all(r["tokens"] == r["direct"]["tokens"] and r["steps"] == r["direct"]["steps"] for r in results)
+    first = results[0]
+    sides = [("service", first), ("direct", first["direct"]), ("plain HF", first["hf"])]
+    work = ", ".join(f"{name} {side['tokens']:,} tokens in {side['steps']} steps" for name, side in sides)
+    print(f"per job: {work}" + ("" if same_work else "  (service and direct DIFFER)"))
     service_vs_direct = statistics.median(rate(r) / rate(r["direct"]) for r in results)
     unsloth_vs_hf = statistics.median(rate(r["direct"]) / rate(r["hf"]) for r in results)
     print(
