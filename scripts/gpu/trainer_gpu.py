@@ -31,7 +31,7 @@ recipe.import_unsloth()  # before transformers, TRL and PEFT
 import torch  # noqa: E402
 
 from contracts.training_config import LoraSettings, TrainingConfig  # noqa: E402
-from services.trainer.demo_facts import as_messages, demo_facts, pseudoword  # noqa: E402
+from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config, pseudoword  # noqa: E402
 from services.trainer.tiny_model import build_tiny_model  # noqa: E402
 
 # Llama shapes of TinyLlama-1.1B (random init: throughput and memory do not depend on the weights).
@@ -93,18 +93,7 @@ def main() -> None:
         work = Path(scratch)
         tiny = build_tiny_model(work / "tiny").path
         if args.size == "tiny":  # the demo job, exactly as the CPU tests run it
-            config = TrainingConfig(
-                base_model=str(tiny),
-                dataset_id="demo",
-                method=args.method,
-                lora=LoraSettings(rank=64, alpha=128),
-                learning_rate=3e-3,
-                epochs=40,
-                batch_size=16,
-                max_seq_length=64,
-                warmup_steps=10,
-                checkpoint_interval_steps=10_000,
-            )
+            config = demo_training_config(str(tiny), method=args.method, checkpoint_interval_steps=10_000)
             result = run(tiny, config, as_messages(demo_facts()), work / "out")
         else:
             base = one_b_model(tiny, work / "llama-1b")

@@ -24,7 +24,7 @@ from services.inference.domain import (
 )
 from services.runtime.errors import BusUnavailableError
 
-STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
+INFERENCE_STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
     (UnknownModelError, 404, "invalid_request_error"),
     (UnknownAdapterError, 404, "invalid_request_error"),
     (InvalidRequestError, 400, "invalid_request_error"),
@@ -51,7 +51,7 @@ def error_body(message: str, kind: str, code: str | None, param: str | None = No
 def response_for(exc: Exception) -> JSONResponse:
     """The HTTP answer for an error raised while serving a request."""
     if isinstance(exc, InferenceError):
-        status, kind = next(((s, k) for cls, s, k in STATUS if isinstance(exc, cls)), (500, "server_error"))
+        status, kind = next(((s, k) for cls, s, k in INFERENCE_STATUS if isinstance(exc, cls)), (500, "server_error"))
         return JSONResponse(error_body(str(exc), kind, exc.code), status_code=status)
     if isinstance(exc, CarbonError):
         status = 404 if isinstance(exc, UnknownSubjectError) else 400

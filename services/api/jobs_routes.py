@@ -8,6 +8,7 @@ category (HTTP status), message and problems (file, line, field) unchanged.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -110,11 +111,10 @@ async def job_events(
     first = (last_event_id or 0) + 1
 
     async def feed() -> AsyncIterator[bytes]:
-        async for stored in read_events(nc, subject, first, follow, idle_s=KEEP_ALIVE_S):
-            if stored is None:
-                yield format_sse_event(comment="keep-alive")
-            else:
-                yield _as_sse(stored)
+        events = read_events(nc, subject, first, follow, idle_s=KEEP_ALIVE_S)
+        async with contextlib.aclosing(events):  # a client that goes away unsubscribes at once
+            async for stored in events:
+                yield format_sse_event(comment="keep-alive") if stored is None else _as_sse(stored)
 
     return EventSourceResponse(feed())
 

@@ -20,7 +20,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from services.api import translate
 from services.api.dependencies import Caller, Inference
 from services.api.errors import error_body
-from services.api.openai_wire import ChatCompletionRequest, CompletionRequest, SamplingFields
+from services.api.openai_wire import ChatCompletionRequest, CommonFields, CompletionRequest
 from services.inference import protocol as rpc
 from services.inference.client import InferenceClient
 from services.inference.domain import InferenceError
@@ -69,7 +69,7 @@ async def completions(body: CompletionRequest, client: Inference, actor: Caller)
 async def _stream(
     client: InferenceClient,
     request: rpc.GenerateRequest,
-    body: SamplingFields,
+    body: CommonFields,
     chat: bool,
     response_id: str,
     created: int,

@@ -36,8 +36,8 @@ class StreamOptions(Wire):
     include_usage: bool = False
 
 
-class SamplingFields(Wire):
-    """Sampling fields shared by both endpoints; None means the OpenAI default."""
+class CommonFields(Wire):
+    """Fields both endpoints take (model, sampling, streaming); a None sampling field means the OpenAI default."""
 
     model: str = Field(min_length=1, description="`<model>` or `<model>:<adapter>` as listed by GET /v1/models.")
     temperature: float | None = None
@@ -55,7 +55,7 @@ class SamplingFields(Wire):
     user: str | None = None
 
     @model_validator(mode="after")
-    def _offered(self) -> SamplingFields:
+    def _offered(self) -> CommonFields:
         refused = {
             "n": "only n=1 is supported: send the request again for another answer" if self.n != 1 else None,
             "logprobs": "logprobs are not offered by greentune yet" if self.logprobs not in (None, False) else None,
@@ -66,7 +66,7 @@ class SamplingFields(Wire):
         return self
 
 
-class ChatCompletionRequest(SamplingFields):
+class ChatCompletionRequest(CommonFields):
     messages: list[ChatTurn] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, description="The newer name of max_tokens; wins when both are set.")
     tools: list[Any] | None = None
@@ -81,7 +81,7 @@ class ChatCompletionRequest(SamplingFields):
         return self
 
 
-class CompletionRequest(SamplingFields):
+class CompletionRequest(CommonFields):
     prompt: str | list[str] = Field(description="One prompt, or a list answered as one batch.")
     echo: bool = False
     suffix: str | None = None

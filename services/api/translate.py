@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts import Actor
-from services.api.openai_wire import ChatCompletionRequest, CompletionRequest, SamplingFields
+from services.api.openai_wire import ChatCompletionRequest, CommonFields, CompletionRequest
 from services.inference import protocol as rpc
 from services.inference.domain import InvalidSamplingError, SamplingSettings, describe
 
@@ -36,7 +36,7 @@ def split_model_id(value: str) -> tuple[str, str | None]:
     return model, adapter or None
 
 
-def sampling_of(request: SamplingFields, max_tokens: int | None) -> SamplingSettings:
+def sampling_of(request: CommonFields, max_tokens: int | None) -> SamplingSettings:
     """The request's sampling settings; InvalidSamplingError naming each bad field as the caller sent it."""
     given: dict[str, Any] = {name: getattr(request, name) for name in SAMPLING_FIELDS}
     given["max_tokens"] = max_tokens
@@ -50,7 +50,7 @@ def sampling_of(request: SamplingFields, max_tokens: int | None) -> SamplingSett
         raise InvalidSamplingError(f"invalid sampling parameters: {describe(exc, '')}") from None
 
 
-def _target(request: SamplingFields, actor: Actor, request_id: str, max_tokens: int | None) -> dict[str, Any]:
+def _target(request: CommonFields, actor: Actor, request_id: str, max_tokens: int | None) -> dict[str, Any]:
     model, adapter = split_model_id(request.model)
     return {
         "model": model,

@@ -6,6 +6,7 @@ without the new adapter, and report the job's kWh and gCO2eq with how each figur
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from collections.abc import Callable
@@ -13,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from nats.aio.client import Client
-from nats.js.api import DeliverPolicy
 
 from contracts import Actor, Envelope, decode_envelope
 from contracts.events.jobs import (
@@ -30,6 +30,7 @@ from services.carbon.client import CarbonClient
 from services.inference import protocol as rpc
 from services.inference.client import InferenceClient
 from services.inference.domain import SamplingSettings
+from services.runtime.event_feed import read_events
 from services.trainer.adapters.rpc import call
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
 from services.trainer.demo_facts import DEMO_HYPERPARAMETERS, demo_facts, question
@@ -85,21 +86,19 @@ async def fine_tune(nc: Client, dataset_id: str, say: Say) -> tuple[str, ModelEx
 
 
 async def follow_job(nc: Client, job_id: str, say: Say, timeout: float = 1800) -> ModelExported:
-    sub = await nc.jetstream().subscribe(
-        f"events.*.job.{job_id}.*", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-    )
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                envelope = decode_envelope((await sub.next_msg(timeout=None)).data)
-                _narrate(envelope, say)
-                match envelope.event:
-                    case ModelExported() as exported:
-                        return exported
-                    case JobFailed(category=category, message=message):
-                        raise DemoError(f"the job failed ({category}): {message}")
-    finally:
-        await sub.unsubscribe()
+    feed = read_events(nc, f"events.*.job.{job_id}.*", follow=True)
+    async with asyncio.timeout(timeout), contextlib.aclosing(feed):
+        async for stored in feed:
+            if stored is None:
+                continue
+            envelope = decode_envelope(stored.data)
+            _narrate(envelope, say)
+            match envelope.event:
+                case ModelExported() as exported:
+                    return exported
+                case JobFailed(category=category, message=message):
+                    raise DemoError(f"the job failed ({category}): {message}")
+    raise DemoError(f"the event feed of job {job_id} ended")  # unreachable: a followed feed only waits
 
 
 def _narrate(envelope: Envelope, say: Say) -> None:

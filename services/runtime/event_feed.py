@@ -3,7 +3,7 @@ the API's live feeds): an ordered consumer, nothing acknowledged, nothing left b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from nats.aio.client import Client
@@ -19,7 +19,7 @@ class StoredEvent:
 
 async def read_events(
     nc: Client, subject: str, from_seq: int = 1, follow: bool = False, idle_s: float = 2.0
-) -> AsyncIterator[StoredEvent | None]:
+) -> AsyncGenerator[StoredEvent | None, None]:
     """Events on `subject` from `from_seq`. Without `follow` it ends once the stream holds no more;
     with it, it waits for new ones for ever, yielding None every `idle_s` seconds of silence (a
     chance to send a keep-alive or notice the reader is gone)."""

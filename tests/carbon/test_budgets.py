@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 from click.testing import CliRunner
-from nats.js.api import DeliverPolicy
 
 from contracts import Actor, decode_envelope
 from contracts.training_config import TrainingConfig
@@ -16,25 +15,14 @@ from services.carbon.app import CarbonService
 from services.carbon.budgets import Budget, Usage, check_budget, crossings
 from services.carbon.client import BudgetGate, CarbonClient
 from services.cli.main import cli
+from services.runtime.event_feed import read_events
 from tests.carbon.conftest import ALICE
 from tests.carbon.test_read_model import BOB, run_metered_job
 
 
 async def budget_events(nc, api_key: str) -> list[str]:  # type: ignore[no-untyped-def]
-    sub = await nc.jetstream().subscribe(
-        f"events.*.budget.{api_key}.*", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
-    )
-    names = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=1)
-            names.append(decode_envelope(msg.data).event.type_name())
-            if msg.metadata.num_pending == 0:
-                return names
-    except TimeoutError:
-        return names
-    finally:
-        await sub.unsubscribe()
+    stored = [e async for e in read_events(nc, f"events.*.budget.{api_key}.*", idle_s=1.0) if e is not None]
+    return [decode_envelope(e.data).event.type_name() for e in stored]
 
 
 async def test_warning_at_80_percent_then_refusal_at_100_each_published_once(nc, meter, carbon: CarbonService):

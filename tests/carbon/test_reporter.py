@@ -6,7 +6,6 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from nats.js.api import DeliverPolicy
 
 from contracts import Envelope, decode_envelope
 from contracts.events.carbon import EmissionsMeasured
@@ -15,28 +14,15 @@ from services.carbon.adapters.emissions_log import JetStreamEmissionsLog
 from services.carbon.domain import MeteredSubject
 from services.carbon.reporter import EmissionsReporter
 from services.runtime.errors import BusUnavailableError
+from services.runtime.event_feed import read_events
 from tests.carbon.conftest import ALICE, busy
 
 PUE = 1.3
 
 
 async def stored_intervals(nc, subject_type: str, subject_id: str) -> list[Envelope]:  # type: ignore[no-untyped-def]
-    sub = await nc.jetstream().subscribe(
-        f"events.carbon.{subject_type}.{subject_id}.EmissionsMeasured",
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.ALL,
-    )
-    out = []
-    try:
-        while True:
-            msg = await sub.next_msg(timeout=2)
-            out.append(decode_envelope(msg.data))
-            if msg.metadata.num_pending == 0:
-                return out
-    except TimeoutError:
-        return out
-    finally:
-        await sub.unsubscribe()
+    subject = f"events.carbon.{subject_type}.{subject_id}.EmissionsMeasured"
+    return [decode_envelope(e.data) async for e in read_events(nc, subject) if e is not None]
 
 
 def reporter(nc, meter, grid=None, interval=0.3):  # type: ignore[no-untyped-def]
