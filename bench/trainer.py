@@ -1,7 +1,7 @@
 """Trainer benchmark: one fine-tune through the service vs the same training called directly, and
 Unsloth vs plain transformers+PEFT, all on the same data, steps and CPU, interleaved.
 
-    python bench/trainer.py [--rounds 5] [--epochs 20]
+    python bench/trainer.py [--rounds 7] [--epochs 20]
 
 Per round: (A) a job through the whole service (RPC intake, JetStream queue, a worker process
 recording events, uploading checkpoints to the artifact store); (B) the same Unsloth + TRL recipe
@@ -217,7 +217,7 @@ def report(results: list[dict[str, Any]]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--epochs", type=int, default=20, help="20 epochs of the 200 demo facts = 260 steps")
     parser.add_argument("--child", choices=["unsloth", "hf"])
     parser.add_argument("--base", type=Path)

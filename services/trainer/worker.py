@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
+from uuid import UUID
 
 from nats.aio.client import Client
 
@@ -25,7 +28,7 @@ from services.runtime.logging import correlation, get_logger
 from services.trainer.adapters.queue import JobQueue, Ticket
 from services.trainer.context import TrainerContext
 from services.trainer.domain import Job
-from services.trainer.job_run import run_job
+from services.trainer.job_run import Outcome, run_job
 
 Triage = Literal["run", "done"]
 
@@ -67,12 +70,16 @@ class Worker:
             try:
                 async with self._measuring(ticket):
                     loop = asyncio.get_running_loop()
-                    outcome = await loop.run_in_executor(self._training_thread, run_job, self.ctx, ticket.job_id)
+                    outcome = await loop.run_in_executor(self._training_thread, self._run_job, ticket.job_id)
             finally:
                 heartbeat.cancel()
             self.log.info("job ended", outcome=outcome)
             if outcome != "LOST":  # a lost job belongs to the worker that took it over
                 await ticket.done()
+
+    def _run_job(self, job_id: UUID) -> Outcome:
+        with collector_skips_older_objects():
+            return run_job(self.ctx, job_id)
 
     def _triage(self, ticket: Ticket) -> Triage:
         try:
@@ -119,6 +126,22 @@ class Worker:
             pid = folder.name.removeprefix(f"{host}-")
             if pid.isdigit() and not _alive(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def collector_skips_older_objects() -> Iterator[None]:
+    """While the block runs, Python's garbage collector scans only the objects made in it.
+
+    A worker holds ~0.6M objects once the training stack is imported; each full collection during
+    a job scanned them all (~0.25 s on 2 CPU cores, ~5% of the demo job's training loop). They are
+    unfrozen afterwards, so a cycle among them that became garbage is still collected.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _alive(pid: int) -> bool:
