@@ -1,7 +1,8 @@
 """The API gateway's FastAPI application and its process entry point (`greentune api serve`).
 
-It holds one NATS connection for its whole life and keeps no state of its own: every request is
-answered by the services behind it over `rpc.*`.
+It holds one NATS connection for its whole life. Commands and lookups are answered by the services
+behind it over `rpc.*`; the dashboard's lists come from an overview it rebuilds from the log at
+start-up and keeps current (services/api/overview.py). It serves the built dashboard at `/`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from fastapi.responses import JSONResponse
 
 from services.api import errors
 from services.api.config import ApiSettings
+from services.api.dashboard import mount_dashboard
 from services.api.jobs_routes import router as jobs_router
 from services.api.openai_routes import router as openai_router
+from services.api.overview_feed import overview_followed
+from services.api.overview_routes import router as overview_router
 from services.inference.client import InferenceClient
 from services.runtime.jetstream import connect
 from services.runtime.logging import configure_logging, get_logger
@@ -33,7 +37,8 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         app.state.inference = InferenceClient(nc, timeout=settings.request_timeout_s)
         log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
         try:
-            yield
+            async with overview_followed(nc) as app.state.overview:
+                yield
         finally:
             await nc.drain()
 
@@ -43,6 +48,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.include_router(openai_router)
+    app.include_router(overview_router)
     app.include_router(jobs_router)
 
     @app.get("/healthz")
@@ -52,6 +58,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
             {"nats": "connected" if connected else "reconnecting"}, status_code=200 if connected else 503
         )
 
+    mount_dashboard(app, settings.dashboard_dir)  # last: it answers every path the API does not
     return app
 
 

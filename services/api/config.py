@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -16,6 +18,10 @@ class ApiSettings(BaseSettings):
         description='API keys as JSON, key id -> secret: {"alice": "sk-..."}. Requests then need '
         "`Authorization: Bearer <secret>` and are recorded under the key id. Empty: no auth, every "
         "request is recorded as key id `anonymous` (fine on 127.0.0.1, not on a network).",
+    )
+    dashboard_dir: Path = Field(
+        Path(__file__).resolve().parents[2] / "frontend" / "build",
+        description="The built dashboard served at `/` (default: frontend/build of this checkout).",
     )
     request_timeout_s: float = Field(
         300.0, gt=0, description="How long a request may wait for the inference service (an engine may be starting)."

@@ -1,5 +1,5 @@
-"""What a route receives from the app: the caller's actor (API key), the NATS connection, and the
-inference client over it (FastAPI dependencies, shared by every router)."""
+"""What a route receives from the app: the caller's actor (API key), the NATS connection, the
+inference client over it and the overview read model (FastAPI dependencies, shared by every router)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from nats.aio.client import Client
 
 from contracts import Actor
 from services.api.auth import actor_for
+from services.api.overview import Overview
 from services.inference.client import InferenceClient
 
 
@@ -27,6 +28,12 @@ def inference(request: Request) -> InferenceClient:
     return client
 
 
+def overview(request: Request) -> Overview:
+    view: Overview = request.app.state.overview
+    return view
+
+
 Caller = Annotated[Actor, Depends(caller)]
 Bus = Annotated[Client, Depends(bus)]
 Inference = Annotated[InferenceClient, Depends(inference)]
+OverviewView = Annotated[Overview, Depends(overview)]

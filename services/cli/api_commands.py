@@ -1,4 +1,4 @@
-"""`greentune api ...`: run the HTTP gateway (OpenAI-compatible /v1, REST /api/v1; settings: GREENTUNE_API_*)."""
+"""`greentune api ...`: the HTTP gateway (dashboard at /, OpenAI-compatible /v1, REST /api/v1; GREENTUNE_API_*)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import click
 
 @click.group()
 def api() -> None:
-    """The HTTP API: OpenAI-compatible /v1 and REST /api/v1 in front of the services."""
+    """The HTTP API and the dashboard: OpenAI-compatible /v1, REST /api/v1 and the web dashboard at /."""
 
 
 @api.command()

@@ -33,12 +33,13 @@ def demo(data_dir: Path | None, questions: int) -> None:
 @click.command()
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="Default: $GREENTUNE_DATA_DIR.")
 def up(data_dir: Path | None) -> None:
-    """Run the embedded stack (nats-server, every service, the HTTP API) in the foreground until Ctrl-C."""
+    """Run the embedded stack (nats-server, every service, the HTTP API, the dashboard) until Ctrl-C."""
     stack = EmbeddedStack((data_dir or KernelSettings().data_dir).resolve(), with_api=True)
     stack.start()
     try:
         asyncio.run(_wait_ready(stack))
         click.echo(f"greentune is up: GREENTUNE_NATS_URL={stack.url}; logs in {stack.data_dir / 'logs'}")
+        click.echo(f"dashboard: {stack.api_url}/")
         click.echo(f"HTTP API: {stack.api_url} (OpenAI-compatible /v1, REST /api/v1, docs at /docs)")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)

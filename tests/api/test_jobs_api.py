@@ -44,6 +44,16 @@ async def sse_events(response: httpx.Response, until: str | None = None) -> list
     return events
 
 
+async def listed_job(client: httpx.AsyncClient, job_id: str, done: Any, timeout: float = 30) -> dict[str, Any]:
+    """The job's row in GET /jobs once `done(row)` holds (the list follows the event stream)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            rows = {row["job_id"]: row for row in (await client.get("/jobs")).json()["jobs"]}
+            if job_id in rows and done(rows[job_id]):
+                return rows[job_id]
+            await asyncio.sleep(0.2)
+
+
 async def test_an_uploaded_dataset_is_validated_and_a_broken_one_is_refused_naming_its_line(
     trainer_gateway: TrainerGateway, tiny_model_dir
 ):
@@ -97,7 +107,15 @@ async def test_a_job_started_over_http_streams_its_events_live_until_the_model_i
         status = await client.get(f"/jobs/{job_id}")
         await carbon.catch_up()
         footprint = await client.get(f"/jobs/{job_id}/carbon")
+        listed = await listed_job(client, job_id, lambda row: row["status"] == "COMPLETED" and row["energy_kwh"])
+        datasets = (await client.get("/datasets")).json()["datasets"]
+        base_models = (await client.get("/base-models")).json()["base_models"]
     assert status.status_code == 200 and status.json()["status"] == "COMPLETED"
+    completed = next(e["data"]["event"] for e in events if e["event"] == "JobCompleted")
+    assert listed["step"] == completed["steps"] and listed["last_loss"] == losses[-1], listed
+    assert listed["emissions_g"] > 0 and listed["base_model"] == "tiny" and listed["dataset_id"] == dataset_id
+    assert [(d["dataset_id"], d["valid"]) for d in datasets] == [(dataset_id, True)]
+    assert [m["name"] for m in base_models] == ["tiny"]
     assert footprint.status_code == 200, footprint.text
     report = footprint.json()
     assert report["energy_kwh"] > 0 and report["emissions_g"] > 0, report
