@@ -18,6 +18,7 @@ from services.carbon.config import CarbonSettings
 from services.carbon.handlers import CarbonHandlers
 from services.carbon.view import CARBON_FILTERS, CarbonView
 from services.runtime.artifacts import ArtifactStore
+from services.runtime.jetstream import ensure_stream
 from services.runtime.projection import ProjectionRunner
 from services.runtime.publisher import EventPublisher
 from services.runtime.settings import KernelSettings
@@ -37,6 +38,7 @@ class CarbonService:
     async def open(
         cls, nc: Client, settings: CarbonSettings, kernel: KernelSettings, store: ArtifactStore | None = None
     ) -> AsyncIterator[CarbonService]:
+        await ensure_stream(nc.jetstream(), kernel.stream_replicas)  # it may start before any other service
         view = CarbonView.open(settings.view_path or kernel.data_dir / "views" / "carbon.sqlite")
         projection = ProjectionRunner(nc, view, durable=DURABLE, filter_subjects=CARBON_FILTERS)
         handlers = CarbonHandlers(view, EventPublisher(nc), store)
