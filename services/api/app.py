@@ -18,6 +18,7 @@ from services.api import errors
 from services.api.config import ApiSettings
 from services.api.dashboard import mount_dashboard
 from services.api.jobs_routes import router as jobs_router
+from services.api.models_routes import router as models_router
 from services.api.openai_routes import router as openai_router
 from services.api.overview_feed import overview_followed
 from services.api.overview_routes import router as overview_router
@@ -50,6 +51,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.include_router(openai_router)
     app.include_router(overview_router)
     app.include_router(jobs_router)
+    app.include_router(models_router)
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:

@@ -1,7 +1,10 @@
 """A user chats in the dashboard: the reply streams in and is, token for token, the API's own
-greedy answer; the fine-tuned adapter knows a demo fact the base model does not. Real vLLM."""
+greedy answer; the fine-tuned adapter knows a demo fact the base model does not; a version from
+the Models page is served with one click and answers its facts. Real vLLM."""
 
 from __future__ import annotations
+
+import re
 
 import openai
 import pytest
@@ -9,6 +12,7 @@ from playwright.async_api import expect
 
 from services.trainer.demo_facts import demo_facts, question
 from tests.api.conftest import API_KEY, InferenceGateway
+from tests.api.test_models_api import catalogue
 from tests.browser.conftest import browser_page
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -44,3 +48,25 @@ async def test_the_chat_streams_the_greedy_answer_and_the_adapter_knows_its_fact
             )
             assert replies[model] == greedy.choices[0].message.content, model
     assert replies["tiny:demo"].strip() == fact and replies["tiny"].strip() != fact, replies
+
+
+async def test_a_model_version_is_served_from_the_models_page_and_answers_in_the_chat(
+    gateway: InferenceGateway, shared_nats, chromium_path: str
+):  # type: ignore[no-untyped-def]
+    name = await catalogue(gateway, shared_nats.url)
+    key, fact = demo_facts()[1]
+    async with browser_page(chromium_path, "dashboard-models") as page:
+        await page.goto(f"{gateway.url}/models")
+        await page.get_by_test_id("api-key").fill(API_KEY)
+        await page.get_by_test_id("api-key").press("Enter")
+        row = page.locator(f'[data-testid="model-row"][data-model="{name}"][data-version="1"]')
+        await expect(row).to_contain_text("job-demo")  # its lineage
+        await row.get_by_test_id("chat-with-model").click()
+        await page.wait_for_url(re.compile(r"/chat\?model="), timeout=120_000)
+        await expect(page.get_by_test_id("chat-model")).to_have_value(f"tiny:{name}-v1")
+        await page.locator("#chat-temperature").fill("0")
+        await page.get_by_test_id("chat-input").fill(question(key))
+        await page.get_by_test_id("chat-send").click()
+        reply = page.get_by_test_id("chat-reply")
+        await expect(reply).to_have_attribute("data-streaming", "false", timeout=120_000)
+        assert str(await reply.get_attribute("data-content")).strip() == fact

@@ -12,6 +12,8 @@ import type {
 	JobCreated,
 	JobDetail,
 	JobRow,
+	ModelServed,
+	ModelVersionRow,
 	OpenAIModel,
 	TrainingConfig
 } from './types';
@@ -57,6 +59,16 @@ export async function listDatasets(): Promise<DatasetRow[]> {
 
 export async function listBaseModels(): Promise<BaseModelRow[]> {
 	return (await getJson<{ base_models: BaseModelRow[] }>('/api/v1/base-models')).base_models;
+}
+
+export async function listModelVersions(): Promise<ModelVersionRow[]> {
+	return (await getJson<{ models: ModelVersionRow[] }>('/api/v1/models')).models;
+}
+
+/** Loads a version into the inference service; answers the /v1 model id to chat with. */
+export async function serveModelVersion(name: string, version: number): Promise<ModelServed> {
+	const path = `/api/v1/models/${encodeURIComponent(name)}/versions/${version}/serve`;
+	return postJson<ModelServed>(path, {});
 }
 
 export interface DatasetUpload {
@@ -110,7 +122,7 @@ export async function listChatModels(): Promise<OpenAIModel[]> {
 export interface ChatRequest {
 	model: string;
 	messages: ChatMessage[];
-	maxTokens: number;
+	maxTokens: number | null; // null: unset, the model's remaining context
 	temperature: number;
 }
 
@@ -136,7 +148,7 @@ export async function streamChatCompletion(
 			model: request.model,
 			messages: request.messages,
 			stream: true,
-			max_tokens: request.maxTokens,
+			...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
 			temperature: request.temperature
 		}),
 		signal

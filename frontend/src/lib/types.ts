@@ -57,6 +57,31 @@ export interface BaseModelRow {
 	parameters: number;
 	size_bytes: number;
 	registered_at: string;
+	uri: string;
+	sha256: string;
+}
+
+/** GET /api/v1/models: one registered version of a fine-tuned model, with its lineage. */
+export interface ModelVersionRow {
+	name: string;
+	version: number;
+	job_id: string;
+	base_model: string;
+	dataset_id: string;
+	registered_at: string;
+	artifacts: { kind: string; uri: string; size_bytes: number; sha256: string }[];
+	verified: boolean | null;
+	aliases: string[];
+	final_loss: number | null;
+	energy_kwh: number | null;
+	emissions_g: number | null;
+}
+
+/** POST /api/v1/models/{name}/versions/{version}/serve: `model` is the id to chat with on /v1. */
+export interface ModelServed {
+	model: string;
+	name: string;
+	version: number;
 }
 
 export interface RowError {
