@@ -1,7 +1,8 @@
 // The job page's live state, built from the job's event feed (replayed from the first event).
 
 import { formatEmissions, formatEnergy, formatLearningRate, formatLoss, formatBytes } from '$lib/format';
-import type { ArtifactRef, ComponentEnergy, Envelope, JobEvent, JobStatus, OtherEvent, TrainingConfig } from '$lib/types';
+import type { ComponentEnergy, Envelope, JobEvent, OtherEvent } from '$lib/events';
+import type { ArtifactRef, JobStatus, TrainingConfig } from '$lib/types';
 
 /** Every event type a job's feed can carry (contracts/catalog.py, aggregate `job`). */
 export const JOB_EVENT_TYPES = [
