@@ -7,6 +7,7 @@ import click
 from services.cli.api_commands import api
 from services.cli.carbon_commands import carbon
 from services.cli.demo_commands import demo, up
+from services.cli.doctor_commands import doctor
 from services.cli.events_commands import events
 from services.cli.inference_commands import inference
 from services.cli.nats_commands import nats
@@ -22,6 +23,7 @@ def cli() -> None:
 
 cli.add_command(demo)
 cli.add_command(up)
+cli.add_command(doctor)
 cli.add_command(api)
 cli.add_command(nats)
 cli.add_command(events)

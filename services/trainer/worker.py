@@ -25,6 +25,7 @@ from contracts.events.jobs import JobCancelled, JobFailed
 from services.runtime.aggregate import Causation
 from services.runtime.event_store import AggregateNotFoundError
 from services.runtime.logging import correlation, get_logger
+from services.trainer import recipe
 from services.trainer.adapters.queue import JobQueue, Ticket
 from services.trainer.context import TrainerContext
 from services.trainer.domain import Job
@@ -47,6 +48,9 @@ class Worker:
         """Work until `stop` is set (the current job finishes first) or `max_jobs` jobs were handled."""
         await self.queue.bind()
         await asyncio.to_thread(self._remove_dead_workers_scratch)
+        # Import the training stack now, on the thread jobs train on: a worker that cannot (say, a
+        # CPU extension this CPU cannot run) dies at start-up, visibly, not when it takes a job.
+        await asyncio.get_running_loop().run_in_executor(self._training_thread, recipe.import_unsloth)
         self.log.info("worker ready")
         while not stop.is_set() and (max_jobs is None or self.jobs_done < max_jobs):
             try:
