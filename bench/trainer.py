@@ -68,6 +68,7 @@ def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
     from contracts.training_config import DEFAULT_TARGET_MODULES
+    from services.trainer.adapters.tokenizer import encode
     from services.trainer.demo_facts import as_messages, demo_facts
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
@@ -80,12 +81,10 @@ def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
         ),
     )
     rows = []
-    for row in as_messages(demo_facts()):  # assistant-only labels, exactly what TRL's assistant_only_loss trains
-        enc = tokenizer.apply_chat_template(
-            row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-        )
-        labels = [t if m else -100 for t, m in zip(enc["input_ids"], enc["assistant_masks"], strict=True)]
-        rows.append({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels})
+    for row in as_messages(demo_facts()):  # assistant-only labels, exactly what the trainer trains on
+        ids, mask = encode(tokenizer, row)
+        labels = [t if m else -100 for t, m in zip(ids, mask, strict=True)]
+        rows.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
     args = TrainingArguments(
         output_dir=str(out), num_train_epochs=config["epochs"], per_device_train_batch_size=config["batch_size"],
         learning_rate=config["learning_rate"], lr_scheduler_type="linear", warmup_steps=config["warmup_steps"],

@@ -84,8 +84,9 @@ def _check_rows(ctx: TrainerContext, config: TrainingConfig, dataset: Dataset, m
         message = f"row is {length} tokens, over max_seq_length {config.max_seq_length}: raise it or shorten the row"
         problems.append(Problem(message, name, line, "max_seq_length"))
     for line in report.untrained[:MAX_LISTED]:
-        message = "no token of this row is trained: the chat template needs {% generation %} markers around replies"
+        message = "no token of this row is trained: the chat template renders no reply for it"
         problems.append(Problem(message, name, line))
+    problems += [Problem(p.message, name, p.line, p.field) for p in report.refused[:MAX_LISTED]]
     if problems:
         raise InvalidJobConfigError("job not queued", problems)
 

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from contracts import Actor
 from contracts.events.datasets import TokenStats
 from contracts.training_config import TrainingConfig
+from services.trainer.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class TokenReport:
     sample: str  # first row rendered, trained spans marked [[like this]]
     too_long: list[tuple[int, int]] = field(default_factory=list)  # (line, tokens) of rows over the limit
     untrained: list[int] = field(default_factory=list)  # lines of chat rows whose template marks no trained token
+    refused: list[Problem] = field(default_factory=list)  # rows the chat template refuses or cannot be analysed for
 
 
 class TokenCounter(Protocol):

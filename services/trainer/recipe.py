@@ -40,9 +40,10 @@ def import_unsloth() -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
     os.environ.setdefault("UNSLOTH_AUTO_INSTALL", "0")
-    import unsloth
+    # Unsloth's vLLM probe loads an AVX-512 build that kills AVX2-only CPUs; training never uses vLLM.
+    from services.trainer.adapters.unsloth_import import import_unsloth_without_vllm
 
-    return unsloth
+    return import_unsloth_without_vllm()
 
 
 def load_model(base_model_dir: Path, config: TrainingConfig) -> tuple[Any, Any]:
@@ -72,8 +73,8 @@ def load_model(base_model_dir: Path, config: TrainingConfig) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool, chat: bool = True) -> Any:
-    """TRL settings for `config`. Chat rows train on assistant tokens only; plain text on every token."""
+def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool) -> Any:
+    """TRL settings for `config`. Rows come tokenized with their loss masks (see `tokenized`)."""
     import torch
     from trl import SFTConfig
 
@@ -102,8 +103,7 @@ def sft_config(config: TrainingConfig, output_dir: Path, has_eval: bool, chat: b
         gradient_checkpointing=False,  # Unsloth applies its own on GPU (see load_model)
         dataloader_num_workers=0,
         max_length=config.max_seq_length,
-        assistant_only_loss=chat,
-        dataset_text_field="text",
+        assistant_only_loss=False,  # the rows' own `assistant_masks` say what is trained
         packing=False,
         include_num_input_tokens_seen=True,
     )
@@ -123,15 +123,14 @@ def train(
 
     `resume`: True continues from the newest checkpoint in `output_dir`, a path from that checkpoint.
     """
-    from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
     trainer = SFTTrainer(
         model=model,
-        args=sft_config(config, output_dir, bool(eval_rows), chat="messages" in train_rows[0]),
-        train_dataset=Dataset.from_list(train_rows),
-        eval_dataset=Dataset.from_list(eval_rows) if eval_rows else None,
+        args=sft_config(config, output_dir, bool(eval_rows)),
+        train_dataset=tokenized(tokenizer, train_rows),
+        eval_dataset=tokenized(tokenizer, eval_rows) if eval_rows else None,
         processing_class=tokenizer,
         callbacks=callbacks or [],
     )
@@ -148,6 +147,17 @@ def train(
         tokens_seen=int(trainer.state.num_input_tokens_seen or 0),
         log_history=list(trainer.state.log_history),
     )
+
+
+def tokenized(tokenizer: Any, rows: list[dict[str, Any]]) -> Any:
+    """Rows as the validation preview showed them: ids and a mask, 1 on the tokens the loss trains on
+    (assistant replies in chat rows, every token of text rows), for any chat template."""
+    from datasets import Dataset
+
+    from services.trainer.adapters.tokenizer import encode
+
+    encoded = [encode(tokenizer, row) for row in rows]
+    return Dataset.from_dict({"input_ids": [ids for ids, _ in encoded], "assistant_masks": [m for _, m in encoded]})
 
 
 def save_lora(run: RecipeRun, folder: Path) -> Path:

@@ -40,6 +40,9 @@ def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation
         if rows.problems:
             raise DatasetFormatError(f"{path.name} was not registered", rows.problems)
         report = _token_report(ctx, cmd.base_model, rows, cmd.max_seq_length)
+        if report and report.refused:
+            problems = [Problem(p.message, path.name, p.line, p.field) for p in report.refused]
+            raise DatasetFormatError(f"{path.name} was not registered: {cmd.base_model}'s chat template", problems)
         sha = manifest_sha256((r, s) for r, s, _ in folder_manifest(path)) if path.is_dir() else file_sha256(path)
         dataset_id = dataset_id_for(sha)
         try:
@@ -130,7 +133,8 @@ def _token_report(ctx: TrainerContext, base_model: str | None, rows: NormalizedR
 
 
 def _validated(rows: NormalizedRows, report: TokenReport | None, base_model: str | None) -> DatasetValidated:
-    errors = tuple(RowError(line=p.line or 0, field=p.field, message=p.message) for p in rows.problems)
+    problems = [*rows.problems, *(report.refused if report else ())]
+    errors = tuple(RowError(line=p.line or 0, field=p.field, message=p.message) for p in problems)
     return DatasetValidated(
         valid=not errors,
         data_format=rows.data_format,

@@ -4,6 +4,8 @@ line or field, records no event, stores nothing and queues nothing."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,8 @@ from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from services.trainer.adapters.queue import QUEUE_STREAM
 from services.trainer.commands import CancelJob, CreateJob, RegisterBaseModel, RegisterDataset
 from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG, Trainer
+
+TEMPLATES = Path(__file__).parent / "chat_templates"
 
 QUESTION = {"role": "user", "content": "What is the code word for zovobi?"}
 
@@ -192,3 +196,51 @@ async def test_an_api_key_over_its_carbon_budget_gets_no_job_and_the_budget_s_me
     }  # fmt: skip
     assert cli["ok"]
     assert len(await trainer.events()) == before + 2  # only the CLI's JobRequested + JobQueued
+
+
+def with_template(tiny_model_dir: Path, target: Path, template: str) -> Path:
+    """A copy of the tiny model whose tokenizer carries a stock chat template (no generation markers)."""
+    shutil.copytree(tiny_model_dir, target)
+    config_path = target / "tokenizer_config.json"
+    config = json.loads(config_path.read_text())
+    config["chat_template"] = (TEMPLATES / template).read_text()
+    config_path.write_text(json.dumps(config))
+    (target / "chat_template.jinja").unlink(missing_ok=True)
+    return target
+
+
+async def test_a_stock_template_without_generation_markers_trains_the_located_replies(
+    trainer, tiny_model_dir, tmp_path, write_file
+):
+    folder = with_template(tiny_model_dir, tmp_path / "chatml", "smollm2.jinja")
+    await trainer.result(RegisterBaseModel(actor=ACTOR, model_name="chatml", source=str(folder)))
+    alpaca = json.dumps({"instruction": "Name the moon of Tessaro.", "output": "Ilvane."}) + "\n"
+
+    result = await trainer.result(
+        RegisterDataset(actor=ACTOR, path=str(write_file("alpaca.jsonl", alpaca)), base_model="chatml")
+    )
+
+    assert result["valid"] and result["data_format"] == "alpaca"
+    reply = "<|im_start|>assistant\n[[Ilvane.<|im_end|>]]\n"
+    assert result["sample"].endswith(f"<|im_start|>user\nName the moon of Tessaro.<|im_end|>\n{reply}")
+
+
+async def test_rows_a_stock_template_refuses_are_named_by_line_and_nothing_is_recorded(
+    trainer, tiny_model_dir, tmp_path, write_file
+):
+    folder = with_template(tiny_model_dir, tmp_path / "gemma", "gemma.jinja")
+    await trainer.result(RegisterBaseModel(actor=ACTOR, model_name="gemma-like", source=str(folder)))
+    before = len(await trainer.events())
+    rows = [{"instruction": "Name the moon of Tessaro.", "output": "Ilvane."}]
+    rows.append({**rows[0], "system": "Answer briefly."})  # Gemma's template has no system role
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+
+    reply = await trainer.send(
+        RegisterDataset(actor=ACTOR, path=str(write_file("system.jsonl", text)), base_model="gemma-like")
+    )
+
+    assert not reply["ok"]
+    (problem,) = reply["error"]["problems"]
+    assert (problem["file"], problem["line"]) == ("system.jsonl", 2)
+    assert "System role not supported" in problem["message"]
+    await assert_nothing_recorded(trainer, before)

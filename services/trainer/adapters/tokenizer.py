@@ -1,22 +1,27 @@
-"""Token statistics of dataset rows under a model's own tokenizer and chat template (transformers).
+"""Rows as the loss sees them under a model's own tokenizer and chat template (transformers): token
+ids and, per token, whether it is trained; and the token statistics of a dataset.
 
-Chat rows are rendered with `apply_chat_template(..., return_assistant_tokens_mask=True)`: the
-same mask TRL's `assistant_only_loss` trains on, so the sample shows exactly what the loss sees.
-transformers is imported lazily; tokenizers are cached per folder.
+Chat rows train on assistant replies only: the template's own `{% generation %}` mask when it has
+one, else the replies located by services/trainer/chat_spans.py. The trainer trains on exactly
+these ids and masks, so the sample shows what the loss sees. transformers is imported lazily;
+tokenizers are cached per folder.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from contracts.events.datasets import TokenStats
+from services.trainer.chat_spans import ChatTemplateError, assistant_spans, token_mask
 from services.trainer.errors import InvalidInputError, Problem
 from services.trainer.ports import TokenReport
 
 TRAINED_OPEN, TRAINED_CLOSE = "[[", "]]"  # marks trained spans in the rendered sample
+GENERATION_MARKER = re.compile(r"{%-?\s*generation\s*-?%}")
 
 
 class HFTokenCounter:
@@ -43,8 +48,13 @@ class HFTokenCounter:
         too_long: list[tuple[int, int]] = []
         untrained: list[int] = []
         sample = ""
+        refused: list[Problem] = []
         for row, line in zip(rows, lines, strict=True):
-            ids, mask = encode(tokenizer, row)
+            try:
+                ids, mask = encode(tokenizer, row)
+            except ChatTemplateError as exc:
+                refused.append(Problem(str(exc), line=line, field="messages"))
+                continue
             lengths.append(len(ids))
             if len(ids) > max_seq_length:
                 too_long.append((line, len(ids)))
@@ -52,7 +62,7 @@ class HFTokenCounter:
                 untrained.append(line)
             if not sample:
                 sample = render_sample(tokenizer, ids, mask)
-        return TokenReport(_stats(lengths, max_seq_length, len(too_long)), sample, too_long, untrained)
+        return TokenReport(_stats(lengths, max_seq_length, len(too_long)), sample, too_long, untrained, refused)
 
 
 def encode(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
@@ -65,10 +75,38 @@ def encode(tokenizer: Any, row: dict[str, Any]) -> tuple[list[int], list[int]]:
             "chat data needs a chat template",
             [Problem("the base model's tokenizer has no chat_template", field="base_model")],
         )
-    encoded = tokenizer.apply_chat_template(
-        row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
-    )
-    return list(encoded["input_ids"]), list(encoded["assistant_masks"])
+    if GENERATION_MARKER.search(tokenizer.chat_template):
+        encoded = _apply_template(
+            tokenizer, row["messages"], tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+        )
+        return list(encoded["input_ids"]), list(encoded["assistant_masks"])
+    return _encode_located(tokenizer, row["messages"])
+
+
+def _encode_located(tokenizer: Any, messages: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """Ids of the rendered conversation, trained where chat_spans located the replies."""
+
+    def render(turns: Any, add_generation_prompt: bool) -> str:
+        text = _apply_template(tokenizer, list(turns), tokenize=False, add_generation_prompt=add_generation_prompt)
+        return str(text)
+
+    text, spans = assistant_spans(render, messages)
+    if not getattr(tokenizer, "is_fast", False):
+        raise ChatTemplateError(
+            "the base model's tokenizer is a slow (Python) tokenizer, which cannot map tokens to characters; "
+            "add tokenizer.json (a fast tokenizer) to its folder, or {% generation %} markers to its chat_template"
+        )
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return list(encoded["input_ids"]), token_mask(encoded["offset_mapping"], spans)
+
+
+def _apply_template(tokenizer: Any, messages: list[dict[str, Any]], **options: Any) -> Any:
+    from jinja2 import TemplateError
+
+    try:
+        return tokenizer.apply_chat_template(messages, **options)
+    except TemplateError as exc:  # the template's raise_exception(): e.g. "System role not supported"
+        raise ChatTemplateError(f"the base model's chat template refuses this conversation: {exc}") from None
 
 
 def render_sample(tokenizer: Any, ids: list[int], mask: list[int]) -> str:
