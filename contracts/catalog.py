@@ -8,7 +8,13 @@ from pydantic import Field
 
 from contracts.base import DomainEvent
 from contracts.errors import UnknownEventTypeError
-from contracts.events.carbon import BudgetExhausted, BudgetSet, BudgetWarningIssued, EmissionsMeasured
+from contracts.events.carbon import (
+    BudgetExhausted,
+    BudgetSet,
+    BudgetWarningIssued,
+    EmissionsMeasured,
+    EmissionsUnmeasured,
+)
 from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from contracts.events.inference import InferenceCompleted
 from contracts.events.jobs import (
@@ -63,6 +69,7 @@ AnyEvent = Annotated[
     | ModelUnloaded
     | InferenceCompleted
     | EmissionsMeasured
+    | EmissionsUnmeasured
     | BudgetSet
     | BudgetWarningIssued
     | BudgetExhausted,
@@ -97,6 +104,7 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         ModelUnloaded,
         InferenceCompleted,
         EmissionsMeasured,
+        EmissionsUnmeasured,
         BudgetSet,
         BudgetWarningIssued,
         BudgetExhausted,

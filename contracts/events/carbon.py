@@ -47,6 +47,24 @@ class EmissionsMeasured(DomainEvent):
     pue: float = Field(ge=1, description="Power usage effectiveness applied to the energy.")
 
 
+class EmissionsUnmeasured(DomainEvent):
+    """A run of a job (or engine) ended without its final interval, its process killed: from its last
+    published interval until the next run started, no meter published anything. The next run publishes
+    this as it starts; the gap's energy is in no EmissionsMeasured and in no total."""
+
+    aggregate_type: ClassVar[str] = "job"
+    type: Literal["EmissionsUnmeasured"] = Field("EmissionsUnmeasured", description="Event type.")
+    version: Literal[1] = Field(1, description="Schema version of this event type.")
+    after_sequence: int = Field(
+        ge=1, description="`sequence` of the subject's last EmissionsMeasured before the gap (not `final`)."
+    )
+    unmeasured_seconds: float = Field(
+        ge=0,
+        description="Wall time from that interval to the next run's start, seconds: an upper bound on how long "
+        "the lost run still worked (it died somewhere in it; the rest is the wait until the next run took over).",
+    )
+
+
 BudgetMetric = Literal["energy_kwh", "emissions_g"]
 
 

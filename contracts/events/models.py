@@ -67,6 +67,9 @@ class TrainingFootprint(ValueObject):
     duration_seconds: float = Field(ge=0, description="Measured time, seconds.")
     intervals: int = Field(ge=0, description="EmissionsMeasured intervals summed.")
     complete: bool = Field(description="True once the job's final interval was seen.")
+    unmeasured_seconds: float = Field(
+        0, ge=0, description="Time no meter covered: runs killed before their final interval (EmissionsUnmeasured)."
+    )
     carbon_intensity_g_per_kwh: float | None = Field(None, ge=0, description="Grid intensity of the last interval.")
     country_iso_code: str | None = Field(None, description="ISO 3166-1 alpha-3 country of the grid.")
     methods: str = Field(description="How each component was measured, e.g. `cpu: cpu_load_estimate; ...`.")

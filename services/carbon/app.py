@@ -12,7 +12,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
+from contracts.stream import STREAM_NAME
 from services.carbon.adapters.rpc import RpcServer
 from services.carbon.config import CarbonSettings
 from services.carbon.handlers import CarbonHandlers
@@ -40,6 +43,7 @@ class CarbonService:
     ) -> AsyncIterator[CarbonService]:
         await ensure_stream(nc.jetstream(), kernel.stream_replicas)  # it may start before any other service
         view = CarbonView.open(settings.view_path or kernel.data_dir / "views" / "carbon.sqlite")
+        await _drop_consumer_with_other_filters(nc.jetstream())
         projection = ProjectionRunner(nc, view, durable=DURABLE, filter_subjects=CARBON_FILTERS)
         handlers = CarbonHandlers(view, EventPublisher(nc), store)
         service = cls(view, projection, handlers, RpcServer(nc, handlers.answer))
@@ -66,3 +70,14 @@ class CarbonService:
                     pending = False
             except Exception:  # logged where it happened; the read model stays up
                 await asyncio.sleep(1.0)
+
+
+async def _drop_consumer_with_other_filters(js: JetStreamContext) -> None:
+    """A consumer left by an older release reads fewer event types: drop it, so the projection makes
+    one with today's filters from the view's position (the new types have no older events)."""
+    try:
+        info = await js.consumer_info(STREAM_NAME, DURABLE)
+    except NotFoundError:
+        return
+    if sorted(info.config.filter_subjects or [info.config.filter_subject or ""]) != sorted(CARBON_FILTERS):
+        await js.delete_consumer(STREAM_NAME, DURABLE)

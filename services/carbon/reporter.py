@@ -4,7 +4,9 @@
 Each event is the delta between two cumulative readings of the process's meter, so nothing is
 lost when a publish fails: the interval stays pending and is sent again, with the same Msg-Id,
 before anything newer. Sequence numbers continue from the subject's last event in the stream,
-so a job resumed by another worker keeps numbering 1, 2, 3...
+so a job resumed by another worker keeps numbering 1, 2, 3... If that last event is not `final`,
+the run before ended killed: its time since that interval was measured by nobody, and `start()`
+publishes EmissionsUnmeasured for it (a dead process's meter cannot be read back).
 
     reporter = EmissionsReporter(JetStreamEmissionsLog(nc), meter, grid, pue=1.2, interval_seconds=10)
     async with reporter.measuring(MeteredSubject.job(job_id, actor)):
@@ -16,10 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Protocol
 
 from contracts import Envelope
-from contracts.events.carbon import EmissionsMeasured
+from contracts.events.carbon import EmissionsMeasured, EmissionsUnmeasured
 from services.carbon.domain import PRODUCER, CarbonError, MeteredSubject, interval_event
 from services.carbon.ports import EventSink, GridIntensity
 from services.runtime.energy import EnergyMeter, EnergyReading
@@ -38,6 +41,7 @@ class EmissionsReporter:
         self.pue = pue
         self.interval_seconds = interval_seconds
         self.published: list[EmissionsMeasured] = []  # this run's events, in order
+        self.unmeasured: EmissionsUnmeasured | None = None  # the gap this run found before it, if any
         self._subject: MeteredSubject | None = None
         self._baseline: EnergyReading | None = None
         self._pending: Envelope | None = None  # built, maybe stored, not yet acknowledged
@@ -63,10 +67,27 @@ class EmissionsReporter:
         self.grid.current()  # fail now, not at the first interval, on a bad country/region
         last = await self.events.last_measured(subject.aggregate_type, subject.aggregate_id)
         self._sequence = last.event.sequence if last and isinstance(last.event, EmissionsMeasured) else 0
-        self._subject, self.published = subject, []
+        self._subject, self.published, self.unmeasured = subject, [], None
         self._baseline = await asyncio.to_thread(self.meter.read)
+        if last is not None and isinstance(last.event, EmissionsMeasured) and not last.event.final:
+            try:
+                await self._mark_unmeasured(last)
+            except Exception:  # nothing started: the caller may start again
+                self._subject = None
+                raise
         self._stop.clear()
         self._task = asyncio.create_task(self._run())
+
+    async def _mark_unmeasured(self, last: Envelope) -> None:
+        """The previous run died after `last`: publish the time nobody measured, up to this run's baseline."""
+        assert isinstance(last.event, EmissionsMeasured)
+        seconds = max((datetime.now(UTC) - last.occurred_at).total_seconds(), 0.0)  # clocks of two hosts
+        gap = EmissionsUnmeasured(after_sequence=last.event.sequence, unmeasured_seconds=seconds)
+        await self.events.publish(self._envelope(gap))
+        self.unmeasured = gap
+        self.logger.warning(
+            "the previous run ended without its final measurement", after_sequence=gap.after_sequence, seconds=seconds
+        )
 
     async def sample_now(self) -> EmissionsMeasured:
         """Close the current interval now and publish it (e.g. at a training phase boundary)."""
@@ -126,7 +147,7 @@ class EmissionsReporter:
         self._sequence, self._baseline = event.sequence, self._pending_reading
         self._pending = self._pending_reading = None
 
-    def _envelope(self, event: EmissionsMeasured) -> Envelope:
+    def _envelope(self, event: EmissionsMeasured | EmissionsUnmeasured) -> Envelope:
         subject = self._subject
         assert subject is not None
         return Envelope.new(

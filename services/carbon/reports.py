@@ -1,6 +1,7 @@
 """Read-only reports over the carbon read model: per job (with how every figure was measured),
 job comparison, per day, per API key, per model (training + serving), per engine (metered energy
-against the per-request shares). Plain dicts, ready for JSON replies and the CLI.
+against the per-request shares). Plain dicts, ready for JSON replies and the CLI. Time that killed
+runs left unmeasured is listed beside the totals (`unmeasured`), never guessed into them.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.carbon.domain import UnknownSubjectError
+from services.carbon.gaps import unmeasured
 from services.carbon.view import CarbonView
 
 Row = dict[str, Any]
@@ -48,6 +50,7 @@ class CarbonReports:
         )
         seen = {row["sequence"] for row in sequences}
         totals["missing_sequences"] = sorted(set(range(1, max(seen, default=0) + 1)) - seen)
+        totals.update(unmeasured(self.view, subject_type, subject_id, metered=bool(seen)))
         return totals
 
     def _methods(self, subject_type: str, subject_id: str) -> Row:

@@ -1,6 +1,7 @@
 """The carbon read model: every EmissionsMeasured interval with its methods and intensity source,
 plus what reports need from other services' events (job actor, model, steps, tokens; request
-energy; dataset token stats; budgets). Fed and rebuilt from the log by the kernel's ProjectionRunner.
+energy; dataset token stats; budgets), and the unmeasured gaps killed runs left, each with the
+attempt that was running. Fed and rebuilt from the log by the kernel's ProjectionRunner.
 
 A job's forecast is taken once, from what the log held when the job first passed 10% of its steps,
 so a rebuilt view holds the same forecast as the live one.
@@ -15,7 +16,13 @@ from typing import Any, ClassVar
 from eventsourcing.sqlite import SQLiteCursor
 
 from contracts import Envelope
-from contracts.events.carbon import BudgetExhausted, BudgetSet, BudgetWarningIssued, EmissionsMeasured
+from contracts.events.carbon import (
+    BudgetExhausted,
+    BudgetSet,
+    BudgetWarningIssued,
+    EmissionsMeasured,
+    EmissionsUnmeasured,
+)
 from contracts.events.datasets import DatasetValidated
 from contracts.events.inference import InferenceCompleted
 from contracts.events.jobs import (
@@ -35,6 +42,8 @@ from services.runtime.views import SQLiteView
 CARBON_FILTERS = (
     "events.*.job.*.EmissionsMeasured",
     "events.*.engine.*.EmissionsMeasured",
+    "events.*.job.*.EmissionsUnmeasured",
+    "events.*.engine.*.EmissionsUnmeasured",
     "events.*.job.*.JobRequested",
     "events.*.job.*.JobStarted",
     "events.*.job.*.TrainingProgressed",
@@ -86,11 +95,14 @@ class CarbonView(SQLiteView):
                         at,
                     ),
                 )
-            case JobStarted(max_steps=max_steps):
+            case EmissionsUnmeasured() as event:
+                _unmeasured(cursor, envelope.aggregate_type, key, event)
+            case JobStarted(max_steps=max_steps, attempt=attempt, worker_id=worker_id):
                 cursor.execute(
                     "UPDATE jobs SET status='running', max_steps=?, started_at=COALESCE(started_at, ?) WHERE job_id=?",
                     (max_steps, at, key),
                 )
+                cursor.execute("INSERT OR IGNORE INTO attempts VALUES (?,?,?,?)", (key, attempt, worker_id, at))
             case TrainingProgressed() as event:
                 _progress(cursor, key, event, envelope.occurred_at.timestamp())
             case JobCompleted(tokens_trained=tokens):
@@ -123,6 +135,19 @@ class CarbonView(SQLiteView):
                 cursor.execute("UPDATE jobs SET model_name=? WHERE job_id=?", (model_name, job_id))
             case BudgetSet() | BudgetWarningIssued() | BudgetExhausted() as event:
                 _budget(cursor, key, event, seq)
+
+
+def _unmeasured(cursor: SQLiteCursor, subject_type: str, subject_id: str, event: EmissionsUnmeasured) -> None:
+    """The gap belongs to the job's latest attempt so far: its successor publishes the gap before its
+    own JobStarted. A gap found again (that successor died too, before any interval) grows and
+    counts the successor in; it keeps its first attempt."""
+    cursor.execute("SELECT MAX(attempt) AS attempt FROM attempts WHERE job_id=?", (subject_id,))
+    attempt = cursor.fetchone()["attempt"] if subject_type == "job" else None
+    cursor.execute(
+        "INSERT INTO unmeasured VALUES (?,?,?,?,?,?) ON CONFLICT (subject_type, subject_id, after_sequence) "
+        "DO UPDATE SET seconds=MAX(seconds, excluded.seconds), last_attempt=excluded.last_attempt",
+        (subject_type, subject_id, event.after_sequence, event.unmeasured_seconds, attempt, attempt),
+    )
 
 
 def _progress(cursor: SQLiteCursor, job_id: str, event: TrainingProgressed, at: float) -> None:

@@ -54,6 +54,11 @@ TABLES = {
     "budgets": "CREATE TABLE IF NOT EXISTS budgets (api_key TEXT PRIMARY KEY, metric TEXT, limit_value REAL, "
     "warning_fraction REAL, warned INTEGER, exhausted INTEGER, last_seq INTEGER)",
     "csv_pending": "CREATE TABLE IF NOT EXISTS csv_pending (job_id TEXT PRIMARY KEY)",
+    "attempts": "CREATE TABLE IF NOT EXISTS attempts (job_id TEXT, attempt INTEGER, worker_id TEXT, started_at TEXT, "
+    "PRIMARY KEY (job_id, attempt))",
+    # One row per gap (the intervals it follows); `attempt`..`last_attempt`: the runs that ended in it.
+    "unmeasured": "CREATE TABLE IF NOT EXISTS unmeasured (subject_type TEXT, subject_id TEXT, after_sequence INTEGER, "
+    "seconds REAL, attempt INTEGER, last_attempt INTEGER, PRIMARY KEY (subject_type, subject_id, after_sequence))",
 }
 
 

@@ -80,6 +80,8 @@ def report(job_id: str, as_json: bool) -> None:
         f"job {job_id}: {result['energy_kwh']:.6g} kWh, {result['emissions_g']:.6g} gCO2eq "
         f"over {result['duration_s']:.1f} s ({result['intervals']} intervals)"
     )
+    for gap in result.get("unmeasured", []):  # killed runs: their last energy is in no figure here
+        click.echo(f"  UNMEASURED: {gap['note']}")
     for part in ("cpu", "gpu", "ram"):
         click.echo(f"  {part.upper()}: {result[part + '_kwh']:.6g} kWh ({'; '.join(how[part])})")
     for grid in how["intensity"]:

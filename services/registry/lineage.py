@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contracts import Envelope
-from contracts.events.carbon import EmissionsMeasured
+from contracts.events.carbon import EmissionsMeasured, EmissionsUnmeasured
 from contracts.events.datasets import DatasetRegistered
 from contracts.events.jobs import JobCompleted, JobRequested
 from contracts.events.models import (
@@ -34,11 +34,16 @@ class Lineage:
 
 
 def footprint_of(history: Sequence[Envelope]) -> TrainingFootprint | None:
-    """Totals over the job's measured intervals (each counted once, even if published twice)."""
+    """Totals over the job's measured intervals (each counted once, even if published twice), and the
+    time its killed runs left unmeasured (each gap counted once, at its latest extent)."""
     intervals: dict[tuple[str, int], EmissionsMeasured] = {}
+    gaps: dict[int, float] = {}
     for envelope in history:
         if isinstance(envelope.event, EmissionsMeasured):
             intervals[(envelope.producer, envelope.event.sequence)] = envelope.event
+        elif isinstance(envelope.event, EmissionsUnmeasured):
+            gap = envelope.event
+            gaps[gap.after_sequence] = max(gaps.get(gap.after_sequence, 0.0), gap.unmeasured_seconds)
     if not intervals:
         return None
     samples = list(intervals.values())
@@ -49,6 +54,7 @@ def footprint_of(history: Sequence[Envelope]) -> TrainingFootprint | None:
         duration_seconds=sum(s.duration_seconds for s in samples),
         intervals=len(samples),
         complete=any(s.final for s in samples),
+        unmeasured_seconds=sum(gaps.values()),
         carbon_intensity_g_per_kwh=last.carbon_intensity_g_per_kwh,
         country_iso_code=last.country_iso_code,
         methods=f"cpu: {last.cpu.method}; gpu: {last.gpu.method}; ram: {last.ram.method}; "

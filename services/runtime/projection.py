@@ -79,7 +79,7 @@ class ProjectionRunner:
         assert self._sub is not None, "call start() first"
         try:
             messages = await self._sub.fetch(self.batch_size, timeout=self.fetch_timeout)
-        except nats.errors.TimeoutError:
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either from fetch
             return 0
         self._pending_after_last_batch = messages[-1].metadata.num_pending
         items = self._decode(messages)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 
+from contracts.events.carbon import EmissionsUnmeasured
 from contracts.events.models import ArtifactRef, ModelAliasSet, ModelRegistered, ModelVerificationCompleted
 from services.registry.domain import (
     Model,
@@ -16,8 +18,10 @@ from services.registry.domain import (
     model_name_for,
 )
 from services.registry.handlers import SYSTEM
+from services.registry.lineage import footprint_of
 from services.registry.verification import Answer, AnswerSet, judge, not_checked, verified
 from services.registry.verifier import GoldenPromptsError, load_golden_prompts
+from tests.registry.conftest import emissions, envelope
 
 LORA = ArtifactRef(kind="lora", uri="s3://b/models/finetuned/job-1/lora", size_bytes=10, sha256="a" * 64)
 
@@ -107,3 +111,14 @@ def test_a_bad_golden_prompts_file_names_the_line(tmp_path: Path) -> None:
     prompts.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n{"prompt": "hi"}\n')
     with pytest.raises(GoldenPromptsError, match=r"golden.jsonl line 2"):
         load_golden_prompts(prompts)
+
+
+def test_a_footprint_counts_the_time_a_killed_run_left_unmeasured_once_at_its_latest_extent() -> None:
+    job = str(uuid.uuid4())
+    gaps = [EmissionsUnmeasured(after_sequence=1, unmeasured_seconds=s) for s in (12.5, 20.0)]  # grown by a 3rd run
+    history = [envelope(e, job, "carbon") for e in (emissions(1, False), *gaps, emissions(2, True))]
+
+    footprint = footprint_of(history)
+
+    assert footprint is not None and footprint.intervals == 2 and footprint.complete
+    assert footprint.unmeasured_seconds == 20.0

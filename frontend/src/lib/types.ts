@@ -174,6 +174,15 @@ export interface IntensityUsed {
 	pue: number;
 }
 
+/** A run that ended without its final measurement: its attempt(s), seconds (null: unknown) and a note. */
+export interface UnmeasuredGap {
+	attempt: number | null;
+	last_attempt: number | null;
+	after_sequence: number | null;
+	seconds: number | null;
+	note: string;
+}
+
 /** services/carbon/reports.py CarbonReports.job: the job's row plus its interval totals. */
 export interface CarbonReport {
 	job_id: string;
@@ -196,6 +205,9 @@ export interface CarbonReport {
 		intensity: IntensityUsed[];
 	};
 	missing_sequences: number[];
+	/** Time killed attempts left unmeasured (services/carbon/gaps.py); in no total. */
+	unmeasured?: UnmeasuredGap[];
+	unmeasured_seconds?: number;
 	g_per_1k_trained_tokens: number | null;
 	kwh_per_1k_trained_tokens: number | null;
 	forecast_kwh?: number | null;
