@@ -7,6 +7,7 @@ start-up and keeps current (services/api/overview.py). It serves the built dashb
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from services.api.models_routes import router as models_router
 from services.api.openai_routes import router as openai_router
 from services.api.overview_feed import overview_followed
 from services.api.overview_routes import router as overview_router
+from services.api.shutdown import serve
 from services.inference.client import InferenceClient
 from services.runtime.jetstream import connect
 from services.runtime.logging import configure_logging, get_logger
@@ -47,6 +49,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         title="greentune", summary="Fine-tune and serve LLMs with measured energy and CO2.", lifespan=lifespan
     )
     app.state.settings = settings
+    app.state.stopping = asyncio.Event()  # set by services.api.shutdown.serve when the server stops
     errors.install(app)
     app.include_router(openai_router)
     app.include_router(overview_router)
@@ -65,11 +68,9 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
 
 
 def main() -> None:
-    import uvicorn
-
     kernel, settings = KernelSettings(), ApiSettings()
     configure_logging(kernel.log_level)
-    uvicorn.run(create_app(settings, kernel), host=settings.host, port=settings.port, log_level=kernel.log_level)
+    serve(create_app(settings, kernel), settings.host, settings.port, kernel.log_level)
 
 
 if __name__ == "__main__":

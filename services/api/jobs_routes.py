@@ -21,6 +21,7 @@ from contracts import ContractError, decode_envelope
 from contracts.subjects import TOKEN
 from services.api.dependencies import Bus, Caller
 from services.api.errors import TRAINER_STATUS, error_body
+from services.api.shutdown import POLL_S, Stopping, until_stopping
 from services.carbon.client import CarbonClient
 from services.runtime.event_feed import StoredEvent, read_events
 from services.trainer.adapters.rpc import call
@@ -101,6 +102,7 @@ async def job_events(
     nc: Bus,
     _: Caller,
     job_id: JobId,
+    stopping: Stopping,
     follow: Annotated[bool, Query(description="Keep the feed open for new events.")] = True,
     last_event_id: Annotated[int | None, Header(description="Resume after this stream sequence.")] = None,
 ) -> EventSourceResponse:
@@ -111,9 +113,10 @@ async def job_events(
     first = (last_event_id or 0) + 1
 
     async def feed() -> AsyncIterator[bytes]:
-        events = read_events(nc, subject, first, follow, idle_s=KEEP_ALIVE_S)
-        async with contextlib.aclosing(events):  # a client that goes away unsubscribes at once
-            async for stored in events:
+        events = read_events(nc, subject, first, follow, idle_s=POLL_S if follow else KEEP_ALIVE_S)
+        live = until_stopping(events, stopping, KEEP_ALIVE_S)  # the server stopping ends the feed
+        async with contextlib.aclosing(events), contextlib.aclosing(live):  # a client that goes away unsubscribes
+            async for stored in live:
                 yield format_sse_event(comment="keep-alive") if stored is None else _as_sse(stored)
 
     return EventSourceResponse(feed())
