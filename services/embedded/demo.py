@@ -40,7 +40,7 @@ async def run_demo(
 ) -> DemoOutcome:
     started = time.monotonic()
     demo = demo_model(model, questions)
-    stack = EmbeddedStack(data_dir, extra_env={**demo.stack_env, **(extra_env or {})}, say=say)
+    stack = EmbeddedStack(data_dir, extra_env=extra_env or {}, say=say)
     say(f"starting the embedded stack in {data_dir} (nats-server, trainer, worker, inference, registry, carbon)")
     with stderr_to(data_dir / "logs" / "demo.log"):
         stack.start()

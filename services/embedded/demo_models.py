@@ -7,7 +7,7 @@ minute (the fast path tests use). Only data: the walkthrough does the work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +47,6 @@ class DemoModel:
     facts: tuple[Question, ...]  # asked before and after: the fine-tune must teach these
     general: tuple[Question, ...]  # asked before and after: the fine-tune must keep these
     max_tokens: int  # per answer (greedy)
-    # Settings for the stack's services. The registry verifies every export as it lands, beside the
-    # demo's own questions on the same 2 cores: a few prompts this model answers briefly keep that short.
-    stack_env: dict[str, str] = field(default_factory=dict)
 
 
 def demo_model(name: str, questions: int) -> DemoModel:
@@ -66,6 +63,4 @@ def demo_model(name: str, questions: int) -> DemoModel:
         build_seconds="~1 min the first time, then cached", dataset=DEMO_DATA / "invented_facts.jsonl",
         job={**SMOLLM2_JOB, "checkpoint_interval_steps": 10, "progress_interval_steps": 1},
         facts=tuple((f.question, f.keyword) for f in INVENTED_FACTS), general=GENERAL_QUESTIONS, max_tokens=32,
-        stack_env={"GREENTUNE_REGISTRY_GOLDEN_PROMPTS": str(DEMO_DATA / "smollm2_golden_prompts.jsonl"),
-                   "GREENTUNE_REGISTRY_MAX_NEW_TOKENS": "24"},
     )  # fmt: skip

