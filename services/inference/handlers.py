@@ -26,6 +26,7 @@ from services.inference.ports import TokenDelta
 from services.inference.serving import RequestRunner
 from services.runtime.artifacts import ArtifactError, ArtifactStore
 from services.runtime.logging import get_logger
+from services.runtime.rpc import subscriptions_registered
 
 PROBE_TIMEOUT = 5.0  # seconds a stream caller has to answer a probe before it counts as gone
 
@@ -54,7 +55,7 @@ class RpcHandlers:
         subscriptions = [
             await self.nc.subscribe(s, queue=rpc.QUEUE_GROUP, cb=self._spawner(h)) for s, h in routes.items()
         ]
-        await self.nc.flush()  # the server knows the subscriptions once this returns: requests find us
+        await subscriptions_registered(self.nc)  # requests from other connections find us once this returns
         return subscriptions
 
     def _spawner(self, handler: Handler) -> Callable[[Msg], Awaitable[None]]:

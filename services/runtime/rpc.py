@@ -42,6 +42,7 @@ class RpcServer:
         for method in self.methods:
             subject = f"{self.prefix}.{method}"
             self._subscriptions.append(await self.nc.subscribe(subject, queue=self.queue or "", cb=self._on(method)))
+        await subscriptions_registered(self.nc)
 
     async def stop(self) -> None:
         """Stop taking requests and finish those being answered."""
@@ -63,6 +64,26 @@ class RpcServer:
         reply = await self._answer(method, msg.data)
         if msg.reply:
             await msg.respond(json.dumps(reply, default=str).encode())
+
+
+async def subscriptions_registered(nc: Client, timeout: float = 10.0) -> None:
+    """Return once the server has registered every subscription made so far on `nc`, so that a
+    request sent from another connection finds them.
+
+    nats-py's `flush()` cannot promise that: it writes its PING straight to the socket, ahead of the
+    SUBs still waiting in the client's buffer, and its PONG can come back before they are sent (seen
+    as "no responders" right after a service started). A message to our own inbox goes through that
+    buffer behind the SUBs, and the server handles a connection's bytes in order.
+    """
+    inbox = nc.new_inbox()
+    echo = await nc.subscribe(inbox, max_msgs=1)
+    try:
+        await nc.publish(inbox, b"")
+        await echo.next_msg(timeout=timeout)
+    except Exception as exc:  # nats-py: TimeoutError, ConnectionClosedError
+        raise BusUnavailableError(f"NATS did not confirm the subscriptions within {timeout} s: {exc!r}") from exc
+    finally:
+        await echo.unsubscribe()
 
 
 async def request(nc: Client, subject: str, body: bytes, timeout: float, service: str) -> Reply:

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,18 +138,31 @@ async def start_service(
     return Service(app, InferenceClient(client_nc, timeout=300.0), client_nc, settings, meter, models)
 
 
+@asynccontextmanager
+async def serving_tiny(
+    nats_url: str, models: StoredModels, cache_dir: Path, client_name: str, **overrides: object
+) -> AsyncIterator[Service]:
+    """A service with the tiny base and its demo adapter loaded; closed on the way out even when a load
+    fails (a service left subscribed would take later tests' requests and never answer them)."""
+    from services.runtime.jetstream import connect
+
+    nc = await connect(nats_url, client_name)
+    running = await start_service(nats_url, models, cache_dir, nc, **overrides)
+    try:
+        await running.client.load("tiny", models.base, adapter="demo", adapter_source=models.demo_adapter)
+        yield running
+    finally:
+        await running.app.close()
+        await nc.close()
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def service(shared_nats, stored_models, tmp_path_factory) -> AsyncIterator[Service]:  # type: ignore[no-untyped-def]
     """The inference service with the tiny base (and its adapters) and the merged model loadable."""
-    from services.runtime.jetstream import connect
-
-    nc = await connect(shared_nats.url, "inference-tests")
-    running = await start_service(shared_nats.url, stored_models, tmp_path_factory.mktemp("cache"), nc)
-    await running.client.load("tiny", stored_models.base, adapter="demo", adapter_source=stored_models.demo_adapter)
-    await running.client.load("tiny-merged", stored_models.merged)
-    yield running
-    await running.app.close()
-    await nc.close()
+    cache = tmp_path_factory.mktemp("cache")
+    async with serving_tiny(shared_nats.url, stored_models, cache, "inference-tests") as running:
+        await running.client.load("tiny-merged", stored_models.merged)
+        yield running
 
 
 async def engine_events(

@@ -18,7 +18,7 @@ import pytest_asyncio
 from services.inference import protocol as rpc
 from services.inference.domain import EngineFailedError, SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
-from tests.inference.conftest import Service, engine_events, start_service
+from tests.inference.conftest import Service, engine_events, serving_tiny
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 
@@ -28,17 +28,10 @@ LONG = SamplingSettings(temperature=0.0, min_tokens=200, max_tokens=200)
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def single(shared_nats, stored_models, tmp_path_factory) -> AsyncIterator[Service]:  # type: ignore[no-untyped-def]
-    from services.runtime.jetstream import connect
-
-    nc = await connect(shared_nats.url, "inference-lifecycle-tests")
     cache = tmp_path_factory.mktemp("cache")
-    running = await start_service(
-        shared_nats.url, stored_models, cache, nc, max_loaded_models=1, idle_unload_seconds=IDLE_SECONDS
-    )
-    await running.client.load("tiny", stored_models.base, adapter="demo", adapter_source=stored_models.demo_adapter)
-    yield running
-    await running.app.close()
-    await nc.close()
+    overrides = {"max_loaded_models": 1, "idle_unload_seconds": IDLE_SECONDS}
+    async with serving_tiny(shared_nats.url, stored_models, cache, "inference-lifecycle-tests", **overrides) as running:
+        yield running
 
 
 def long_request(request_id: str) -> rpc.GenerateRequest:
