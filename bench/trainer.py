@@ -1,7 +1,7 @@
 """Trainer benchmark: one fine-tune through the service vs the same training called directly, and
 Unsloth vs plain transformers+PEFT, all on the same data, steps and CPU, interleaved.
 
-    python bench/trainer.py [--rounds 7] [--epochs 20]
+    python bench/trainer.py [--model tiny|smollm2] [--rounds 7] [--epochs N]
 
 Per round: (A) a job through the whole service (RPC intake, JetStream queue, a worker process
 recording events, uploading checkpoints to the artifact store); (B) the same Unsloth + TRL recipe
@@ -10,7 +10,13 @@ called directly in a fresh process (before A in every other round); (C) plain tr
 Throughput is tokens the training loop consumed / seconds in the loop (imports and model loading
 excluded on every side). The worker's first job is a warm-up, printed but not counted (a worker
 serves many jobs; its first trains in a fresh thread, measurably slower). Ratios are medians of
-per-round ratios. Ends with one JSON line: service_vs_direct (target >= 0.9) and unsloth_vs_hf.
+per-round ratios. Ends with one JSON line: service_vs_direct (target >= 0.9) and unsloth_vs_hf,
+prefixed `smollm2_` for SmolLM2-135M-Instruct (the demo's job on its invented facts), plus
+flops_vs_matmul: training FLOP/s over the FLOP/s of a dense fp32 2048x2048 matmul measured in this
+process on the same number of threads. Training FLOPs are counted as 6 x N x tokens, N the
+parameters every token's forward and backward pass runs through (each block's attention and MLP
+weights and the LM head; the embedding is a lookup), as for full training: a LoRA step skips the
+frozen weights' gradients, so its real work is nearer 4 x N x tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from services.embedded.demo_models import DEMO_DATA, SMOLLM2_JOB
 from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,34 +41,68 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
 
 
-def job_config(epochs: int) -> dict[str, Any]:
-    """The demo fine-tune (research/mlstack.md section 3), shortened to `epochs`."""
-    return {
-        **DEMO_HYPERPARAMETERS,
-        "base_model": "tiny",
-        "epochs": epochs,
-        "checkpoint_interval_steps": 100,
-        "progress_interval_steps": 10,
-    }
+MATMUL_SIZE = 2048
+
+
+def job_config(model: str, epochs: int | None) -> dict[str, Any]:
+    """The demo fine-tune of `model` (tiny: research/mlstack.md section 3, 20 epochs by default)."""
+    if model == "tiny":
+        job = {**DEMO_HYPERPARAMETERS, "epochs": epochs or 20, "progress_interval_steps": 10}
+    else:
+        job = {**SMOLLM2_JOB, "epochs": epochs or SMOLLM2_JOB["epochs"], "progress_interval_steps": 1}
+    return {**job, "base_model": model, "checkpoint_interval_steps": 100}
+
+
+def dataset_file(model: str) -> Path:
+    return DEMO_DATA / ("facts.jsonl" if model == "tiny" else "invented_facts.jsonl")
+
+
+def read_rows(dataset: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
+
+
+def path_parameters(base: Path) -> int:
+    """Parameters a token's forward and backward pass runs through (Llama layout, from config.json)."""
+    config = json.loads((base / "config.json").read_text())
+    hidden, layers, vocab = config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]
+    head_dim = config.get("head_dim") or hidden // config["num_attention_heads"]
+    kv = config.get("num_key_value_heads", config["num_attention_heads"]) * head_dim
+    attention = 2 * hidden * hidden + 2 * hidden * kv  # q, o; k, v
+    mlp = 3 * hidden * config["intermediate_size"]  # gate, up, down
+    return int(layers * (attention + mlp) + vocab * hidden)
+
+
+def matmul_flops(threads: int, repeats: int = 20) -> float:
+    """FLOP/s of a dense fp32 MATMUL_SIZE^2 matmul on `threads` threads (median of `repeats`)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(MATMUL_SIZE, MATMUL_SIZE), torch.randn(MATMUL_SIZE, MATMUL_SIZE)
+    torch.mm(a, b)  # warm-up
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        torch.mm(a, b)
+        times.append(time.perf_counter() - started)
+    return 2 * MATMUL_SIZE**3 / statistics.median(times)
 
 
 # ---- children: one training run each, printing one JSON line ---------------------------------
 
 
-def child_unsloth(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
+def child_unsloth(base: Path, config: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
     from services.trainer import recipe
 
     recipe.import_unsloth()
     from contracts.training_config import TrainingConfig
-    from services.trainer.demo_facts import as_messages, demo_facts
 
     cfg = TrainingConfig.model_validate({**config, "base_model": str(base), "dataset_id": "demo"})
     model, tokenizer = recipe.load_model(base, cfg)
-    run = recipe.train(model, tokenizer, cfg, as_messages(demo_facts()), out)
+    run = recipe.train(model, tokenizer, cfg, read_rows(dataset), out)
     return {"tokens": run.tokens_seen, "seconds": run.train_seconds, "steps": run.global_step}
 
 
-def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
+def child_hf(base: Path, config: dict[str, Any], dataset: Path, out: Path) -> dict[str, Any]:
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model
@@ -69,7 +110,6 @@ def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
 
     from contracts.training_config import DEFAULT_TARGET_MODULES
     from services.trainer.adapters.tokenizer import encode
-    from services.trainer.demo_facts import as_messages, demo_facts
 
     tokenizer = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForCausalLM.from_pretrained(str(base), dtype=torch.float32)
@@ -81,7 +121,7 @@ def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
         ),
     )
     rows = []
-    for row in as_messages(demo_facts()):  # assistant-only labels, exactly what the trainer trains on
+    for row in read_rows(dataset):  # assistant-only labels, exactly what the trainer trains on
         ids, mask = encode(tokenizer, row)
         labels = [t if m else -100 for t, m in zip(ids, mask, strict=True)]
         rows.append({"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels})
@@ -100,7 +140,7 @@ def child_hf(base: Path, config: dict[str, Any], out: Path) -> dict[str, Any]:
     return {"tokens": int(trainer.state.num_input_tokens_seen), "seconds": seconds, "steps": outcome.global_step}
 
 
-def run_child(kind: str, base: Path, config: dict[str, Any], scratch: Path) -> dict[str, Any]:
+def run_child(kind: str, base: Path, config: dict[str, Any], dataset: Path, scratch: Path) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(dir=scratch, prefix=f"{kind}-"))
     args = [
         sys.executable,
@@ -111,6 +151,8 @@ def run_child(kind: str, base: Path, config: dict[str, Any], scratch: Path) -> d
         str(base),
         "--config",
         json.dumps(config),
+        "--dataset",
+        str(dataset),
         "--out",
         str(out),
     ]
@@ -121,7 +163,9 @@ def run_child(kind: str, base: Path, config: dict[str, Any], scratch: Path) -> d
 # ---- the service side --------------------------------------------------------------------------
 
 
-async def service_rounds(base: Path, config: dict[str, Any], scratch: Path, rounds: int) -> list[dict[str, Any]]:
+async def service_rounds(
+    base: Path, config: dict[str, Any], dataset: Path, scratch: Path, rounds: int
+) -> list[dict[str, Any]]:
     from contracts import Actor
     from services.runtime.jetstream import connect
     from services.runtime.nats_server import NatsServer
@@ -143,14 +187,14 @@ async def service_rounds(base: Path, config: dict[str, Any], scratch: Path, roun
     results: list[dict[str, Any]] = []
     try:
         async with intake(ctx, nc):
-            await call(nc, RegisterBaseModel(actor=actor, model_name="tiny", source=str(base)), 120)
-            demo = REPO / "services/trainer/demo/facts.jsonl"
-            dataset = (await call(nc, RegisterDataset(actor=actor, path=str(demo)), 120))["result"]["dataset_id"]
-
+            model = RegisterBaseModel(actor=actor, model_name=config["base_model"], source=str(base))
+            await call(nc, model, 120)
+            registered = await call(nc, RegisterDataset(actor=actor, path=str(dataset)), 120)
+            dataset_id = registered["result"]["dataset_id"]
 
             async def service_job() -> dict[str, Any]:
                 started = time.perf_counter()
-                reply = await call(nc, CreateJob(actor=actor, config={**config, "dataset_id": dataset}), 120)
+                reply = await call(nc, CreateJob(actor=actor, config={**config, "dataset_id": dataset_id}), 120)
                 done = await _completed(nc, reply["result"]["job_id"])
                 wall = time.perf_counter() - started
                 return {"tokens": done.tokens_trained, "seconds": done.train_seconds, "steps": done.steps, "wall": wall}
@@ -159,12 +203,13 @@ async def service_rounds(base: Path, config: dict[str, Any], scratch: Path, roun
             # apart: the same recipe in a fresh thread vs the main thread). Shown, not in the ratios.
             warm_up = await service_job()
             print(f"  the worker's first job (warm-up): {warm_up['tokens'] / warm_up['seconds']:,.0f} tok/s")
+            work = (base, config, dataset, scratch)
             for index in range(rounds):
                 direct_first = index % 2 == 1  # alternate, so that a drift of the VM's speed favours neither
-                direct = await asyncio.to_thread(run_child, "unsloth", base, config, scratch) if direct_first else None
+                direct = await asyncio.to_thread(run_child, "unsloth", *work) if direct_first else None
                 row = await service_job()
-                row["direct"] = direct or await asyncio.to_thread(run_child, "unsloth", base, config, scratch)
-                row["hf"] = await asyncio.to_thread(run_child, "hf", base, config, scratch)
+                row["direct"] = direct or await asyncio.to_thread(run_child, "unsloth", *work)
+                row["hf"] = await asyncio.to_thread(run_child, "hf", *work)
                 results.append(row)
                 print(f"  round {index + 1}/{rounds} done", flush=True)
     finally:
@@ -194,7 +239,7 @@ async def _completed(nc: Any, job_id: str) -> Any:
         await sub.unsubscribe()
 
 
-def report(results: list[dict[str, Any]]) -> dict[str, float]:
+def report(results: list[dict[str, Any]], flop_per_token: float, matmul: float) -> dict[str, float]:
     def rate(r: dict[str, Any]) -> float:
         return float(r["tokens"]) / float(r["seconds"])
 
@@ -208,32 +253,52 @@ def report(results: list[dict[str, Any]]) -> dict[str, float]:
     print(f"per job: {work}" + ("" if same_work else "  (service and direct DIFFER)"))
     service_vs_direct = statistics.median(rate(r) / rate(r["direct"]) for r in results)
     unsloth_vs_hf = statistics.median(rate(r["direct"]) / rate(r["hf"]) for r in results)
+    service_flops = statistics.median(rate(r) for r in results) * flop_per_token
+    direct_flops = statistics.median(rate(r["direct"]) for r in results) * flop_per_token
     print(
         f"\nmedian service/direct {service_vs_direct:.3f} (target >= 0.9), median unsloth/plain HF {unsloth_vs_hf:.3f}"
+        f"\ntraining {service_flops / 1e9:.1f} GFLOP/s through the service, {direct_flops / 1e9:.1f} direct, "
+        f"against {matmul / 1e9:.1f} GFLOP/s for a {MATMUL_SIZE}x{MATMUL_SIZE} fp32 matmul"
     )
-    return {"service_vs_direct": round(service_vs_direct, 3), "unsloth_vs_hf": round(unsloth_vs_hf, 3)}
+    return {
+        "service_vs_direct": round(service_vs_direct, 3),
+        "unsloth_vs_hf": round(unsloth_vs_hf, 3),
+        "flops_vs_matmul": round(service_flops / matmul, 3),
+        "direct_flops_vs_matmul": round(direct_flops / matmul, 3),
+        "matmul_gflops": round(matmul / 1e9, 1),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["tiny", "smollm2"], default="tiny")
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--epochs", type=int, default=20, help="20 epochs of the 200 demo facts = 260 steps")
+    parser.add_argument("--epochs", type=int, help="tiny: 20 (260 steps); smollm2: the demo's 5 (30 steps)")
     parser.add_argument("--child", choices=["unsloth", "hf"])
     parser.add_argument("--base", type=Path)
     parser.add_argument("--config")
+    parser.add_argument("--dataset", type=Path)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     if args.child:
         child = child_unsloth if args.child == "unsloth" else child_hf
-        print(json.dumps(child(args.base, json.loads(args.config), args.out)))
+        print(json.dumps(child(args.base, json.loads(args.config), args.dataset, args.out)))
         return
     sys.path.insert(0, str(REPO))
-    from tests.harness.models import tiny_base
+    import torch
 
-    base, config = tiny_base(), job_config(args.epochs)
+    from tests.harness.models import smollm2_base, tiny_base
+
+    base = tiny_base() if args.model == "tiny" else smollm2_base()
+    config, dataset = job_config(args.model, args.epochs), dataset_file(args.model)
+    threads = torch.get_num_threads()  # what the training children use
+    matmul_before = matmul_flops(threads)
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as scratch:
-        results = asyncio.run(service_rounds(base, config, Path(scratch), args.rounds))
-    print(json.dumps(report(results)))
+        results = asyncio.run(service_rounds(base, config, dataset, Path(scratch), args.rounds))
+    matmul = statistics.median([matmul_before, matmul_flops(threads)])  # before and after: the VM's speed drifts
+    figures = report(results, 6 * path_parameters(base), matmul)
+    prefix = "" if args.model == "tiny" else f"{args.model}_"
+    print(json.dumps({f"{prefix}{name}": value for name, value in figures.items()} | {"threads": threads}))
 
 
 if __name__ == "__main__":
