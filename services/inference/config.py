@@ -51,7 +51,12 @@ class InferenceSettings(BaseSettings):
     enable_lora: bool = Field(True, description="Serve LoRA adapters on the loaded base models.")
     max_loras: int = Field(4, ge=1, description="Adapters active in one batch.")
     max_cpu_loras: int = Field(16, ge=1, description="Adapters kept in host memory per engine.")
-    max_lora_rank: Literal[8, 16, 32, 64, 128, 256] = Field(64, description="Highest adapter rank accepted.")
+    max_lora_rank: Literal[8, 16, 32, 64, 128, 256, 320, 512] | None = Field(
+        None,
+        description="Highest adapter rank an engine accepts. Default: sized when the engine starts to the largest "
+        "adapter loaded for its model so far (16 with none): vLLM pads every adapter to this rank, which on CPU "
+        "made a rank-16 adapter over 3x slower in a rank-64 engine.",
+    )
     max_loaded_models: int = Field(2, ge=1, description="Engines kept at once; the least recently used goes first.")
     idle_unload_seconds: float = Field(900.0, gt=0, description="An engine unused this long is unloaded.")
     max_batch: int = Field(1024, ge=1, description="Most prompts in one batch request.")

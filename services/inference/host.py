@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from contracts import Actor, DomainEvent, Envelope
@@ -21,6 +22,7 @@ from services.inference.config import InferenceSettings
 from services.inference.domain import (
     AdapterBaseMismatchError,
     AdapterHandle,
+    ModelLoadError,
     UnknownAdapterError,
     UnknownModelError,
 )
@@ -84,14 +86,26 @@ class EngineHost:
         victim = eviction_candidate(self._residents(), self.settings.max_loaded_models)
         if victim is not None:
             await self.unload(victim, "evicted")
+        adapters = await self._adapter_folders(name)
         started = time.monotonic()
-        engine = await self.factory.start(name, folder)
+        engine = await self.factory.start(name, folder, adapters)
         loaded = LoadedModel(name, engine, time.monotonic())
         self.models[name] = loaded
         seconds = time.monotonic() - started
         self.log.info("model loaded", model=name, engine=engine.description, load_seconds=round(seconds, 2))
         await self.emit(ModelLoaded(model=name, engine=engine.description, load_seconds=seconds))
         return loaded
+
+    async def _adapter_folders(self, name: str) -> list[Path]:
+        """The adapters known for model `name`, fetched now so that its engine is sized for them (they are
+        needed next anyway); one that cannot be fetched is left out here and refused when asked for."""
+        folders = []
+        for source in await self.catalog.adapters_of(name):
+            try:
+                folders.append(await self.cache.fetch(source.key, source.sha256))
+            except ModelLoadError as exc:  # CorruptModelError included
+                self.log.warning("adapter not fetched; engine sized without it", adapter=source.name, error=str(exc))
+        return folders
 
     def _residents(self) -> list[Resident]:
         return [Resident(m.name, m.last_used, m.in_flight) for m in self.models.values()]

@@ -42,7 +42,9 @@ class TextEngine(Protocol):
 
 
 class EngineFactory(Protocol):
-    async def start(self, model: str, folder: Path) -> TextEngine: ...
+    async def start(self, model: str, folder: Path, adapters: Sequence[Path] = ()) -> TextEngine:
+        """An engine for the model in `folder`, with room for the LoRA adapters in `adapters`."""
+        ...
 
 
 class ModelCatalog(Protocol):
@@ -51,6 +53,10 @@ class ModelCatalog(Protocol):
     async def model(self, name: str) -> ModelSource | None: ...
 
     async def adapter(self, name: str) -> AdapterSource | None: ...
+
+    async def adapters_of(self, base_model: str) -> list[AdapterSource]:
+        """The adapters registered on `base_model`."""
+        ...
 
     async def add_model(self, source: ModelSource) -> None: ...
 

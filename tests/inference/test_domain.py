@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from services.inference import protocol as rpc
-from services.inference.adapters.vllm_engine import engine_args, oom_kills
+from services.inference.adapters.vllm_engine import VllmEngine, engine_args, max_lora_rank_for, oom_kills
 from services.inference.config import InferenceSettings
 from services.inference.domain import (
+    AdapterHandle,
     InferenceError,
     InvalidRequestError,
     InvalidSamplingError,
     PromptTooLongError,
     SamplingSettings,
+    UnknownAdapterError,
     UnknownModelError,
     check_context,
     error_for_code,
@@ -118,4 +123,33 @@ def test_the_device_setting_switches_between_the_cpu_and_gpu_engine_arguments(tm
     gpu = engine_args(InferenceSettings(device="cuda", dtype=None, max_loaded_models=2), tmp_path)
     assert (gpu["dtype"], gpu["enforce_eager"], gpu["gpu_memory_utilization"]) == ("auto", False, 0.425)
     assert "kv_cache_memory_bytes" not in gpu
-    assert gpu["enable_lora"] and gpu["max_lora_rank"] == 64
+    assert gpu["enable_lora"] and gpu["max_lora_rank"] == 16, "no adapter known yet: the trainer's default rank"
+
+
+def test_an_engine_is_sized_to_its_adapters_ranks_not_to_the_largest_rank_vllm_takes(tmp_path):
+    folders = []
+    for rank in (8, 24):
+        folder = tmp_path / f"adapter-r{rank}"
+        folder.mkdir()
+        (folder / "adapter_config.json").write_text(json.dumps({"r": rank, "peft_type": "LORA"}))
+        folders.append(folder)
+    assert engine_args(InferenceSettings(), tmp_path, folders[:1])["max_lora_rank"] == 8
+    assert engine_args(InferenceSettings(), tmp_path, folders)["max_lora_rank"] == 32, "the next rank vLLM takes"
+    assert engine_args(InferenceSettings(max_lora_rank=128), tmp_path, folders)["max_lora_rank"] == 128, "an operator's"
+    with pytest.raises(ValueError, match="above the 512"):
+        max_lora_rank_for([1024])
+
+
+def test_an_adapter_above_the_engines_rank_is_refused_saying_how_to_make_room(tmp_path):
+    folder = tmp_path / "adapter-r64"
+    folder.mkdir()
+    (folder / "adapter_config.json").write_text(json.dumps({"r": 64, "peft_type": "LORA"}))
+
+    class NoTokenizer:  # the refusal comes before vLLM is asked anything
+        def get_tokenizer(self) -> None:
+            return None
+
+    engine = VllmEngine(NoTokenizer(), "vllm-cpu", 256, "tiny", max_lora_rank=16)
+    with pytest.raises(UnknownAdapterError, match="rank 64, above the rank 16") as refused:
+        asyncio.run(engine.add_adapter(AdapterHandle("facts", 1, folder)))
+    assert "unload 'tiny'" in str(refused.value) and "GREENTUNE_INFERENCE_MAX_LORA_RANK" in str(refused.value)

@@ -19,6 +19,9 @@ class MemoryCatalog:
     async def adapter(self, name: str) -> AdapterSource | None:
         return self._adapters.get(name)
 
+    async def adapters_of(self, base_model: str) -> list[AdapterSource]:
+        return [a for a in self._adapters.values() if a.base_model == base_model]
+
     async def add_model(self, source: ModelSource) -> None:
         self._models[source.name] = source
 

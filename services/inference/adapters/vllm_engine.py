@@ -9,8 +9,9 @@ EngineOutOfMemoryError, a request vLLM refuses becomes InvalidRequestError.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,10 +29,27 @@ from services.inference.domain import (
 from services.inference.ports import TokenDelta
 
 MIB = 2**20
+VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)  # the max_lora_rank values vLLM accepts
+DEFAULT_LORA_RANK = 16  # an engine started before any adapter is known: the trainer's default rank
 
 
-def engine_args(settings: InferenceSettings, folder: Path) -> dict[str, Any]:
-    """AsyncEngineArgs for one model folder: the device switch lives here."""
+def adapter_rank(folder: Path) -> int:
+    """The rank r of a PEFT LoRA adapter folder, from its adapter_config.json."""
+    return int(json.loads((folder / "adapter_config.json").read_text())["r"])
+
+
+def max_lora_rank_for(ranks: Iterable[int], default: int = DEFAULT_LORA_RANK) -> int:
+    """The smallest max_lora_rank vLLM accepts that holds every rank (`default` when there is none).
+    Not simply the largest: vLLM pads every adapter to it, and on CPU a rank-16 adapter in a rank-64
+    engine made LoRA requests over 3x slower (bench/serving.py)."""
+    needed = max(ranks, default=default)
+    if needed > VLLM_LORA_RANKS[-1]:
+        raise ValueError(f"LoRA rank {needed} is above the {VLLM_LORA_RANKS[-1]} vLLM can serve")
+    return next(r for r in VLLM_LORA_RANKS if r >= needed)
+
+
+def engine_args(settings: InferenceSettings, folder: Path, adapters: Sequence[Path] = ()) -> dict[str, Any]:
+    """AsyncEngineArgs for one model folder and the adapters it will serve: the device switch lives here."""
     args: dict[str, Any] = {
         "model": str(folder),
         "dtype": settings.engine_dtype,
@@ -46,7 +64,7 @@ def engine_args(settings: InferenceSettings, folder: Path) -> dict[str, Any]:
         args |= {
             "max_loras": settings.max_loras,
             "max_cpu_loras": settings.max_cpu_loras,
-            "max_lora_rank": settings.max_lora_rank,
+            "max_lora_rank": settings.max_lora_rank or max_lora_rank_for(adapter_rank(a) for a in adapters),
         }
     if settings.device == "cpu":
         # A fixed, small KV cache: vLLM would otherwise size it from free RAM on a shared machine.
@@ -77,29 +95,35 @@ class VllmEngineFactory:
     def __init__(self, settings: InferenceSettings) -> None:
         self.settings = settings
 
-    async def start(self, model: str, folder: Path) -> VllmEngine:
+    async def start(self, model: str, folder: Path, adapters: Sequence[Path] = ()) -> VllmEngine:
         for name, value in engine_environment(self.settings).items():
             os.environ.setdefault(name, value)  # inherited by the engine's processes; an operator's own values win
         description = f"{vllm_distribution()} ({self.settings.device}, {self.settings.engine_dtype})"
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.v1.engine.async_llm import AsyncLLM
 
-        args = AsyncEngineArgs(**engine_args(self.settings, folder))
+        engine = engine_args(self.settings, folder, adapters)
+        args, lora_rank = AsyncEngineArgs(**engine), engine.get("max_lora_rank", 0)
         # No local holds the AsyncLLM: vLLM's first import keeps its module frames, and with them this
         # frame, alive for good; only the VllmEngine may hold it, so that shutdown() really drops it.
         try:
             return VllmEngine(
-                await asyncio.to_thread(AsyncLLM.from_engine_args, args), description, self.settings.max_model_len
+                await asyncio.to_thread(AsyncLLM.from_engine_args, args),
+                description,
+                self.settings.max_model_len,
+                model,
+                lora_rank,
             )
         except Exception as exc:  # vLLM raises many kinds here (config, weights, memory)
             raise ModelLoadError(f"vLLM could not start model {model!r} from {folder}: {exc}") from exc
 
 
 class VllmEngine:
-    def __init__(self, llm: Any, description: str, max_model_len: int) -> None:
+    def __init__(self, llm: Any, description: str, max_model_len: int, model: str, max_lora_rank: int) -> None:
         self.llm = llm
         self.description = description
         self.max_model_len = max_model_len
+        self.model, self.max_lora_rank = model, max_lora_rank  # 0: LoRA switched off
         self.tokenizer = llm.get_tokenizer()
         self.oom_kills_at_start = oom_kills()
 
@@ -151,6 +175,14 @@ class VllmEngine:
         return EngineFailedError(f"the engine failed ({chain}); it is restarted on the next request: retry")
 
     async def add_adapter(self, adapter: AdapterHandle) -> None:
+        rank = adapter_rank(adapter.path)
+        if rank > self.max_lora_rank:
+            raise UnknownAdapterError(
+                f"adapter {adapter.name!r} has rank {rank}, above the rank {self.max_lora_rank} the engine of "
+                f"{self.model!r} was started with (sized to the adapters it knew then): unload {self.model!r} "
+                "(rpc.inference.unload) and its next engine holds every adapter loaded so far, or set "
+                "GREENTUNE_INFERENCE_MAX_LORA_RANK"
+            )
         try:
             await self.llm.add_lora(_lora_request(adapter))
         except Exception as exc:

@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from services.inference.adapters.vllm_engine import adapter_rank, max_lora_rank_for
+
 Answers = list[dict[str, Any]]  # {"text": str, "ended_with_stop": bool}
 
 
@@ -59,11 +61,6 @@ def transformers_answers(target: dict[str, Any], prompts: list[Any], max_new_tok
     return answers
 
 
-def _lora_rank(adapter: str) -> int:
-    rank = int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
-    return next(r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= rank)  # vLLM's accepted max ranks
-
-
 def _context_length(model_path: str) -> int:
     config = json.loads((Path(model_path) / "config.json").read_text())
     return min(int(config.get("max_position_embeddings", 2048)), 4096)  # tokens; golden prompts are short
@@ -75,7 +72,8 @@ def vllm_answers(target: dict[str, Any], prompts: list[Any], max_new_tokens: int
     from vllm.lora.request import LoRARequest
 
     adapter = target.get("adapter_path")
-    lora = {"enable_lora": True, "max_lora_rank": _lora_rank(adapter), "max_loras": 1} if adapter else {}
+    rank = max_lora_rank_for([adapter_rank(Path(adapter))]) if adapter else 0
+    lora = {"enable_lora": True, "max_lora_rank": rank, "max_loras": 1} if adapter else {}
     llm = LLM(
         model=target["model_path"],
         tokenizer=_tokenizer_dir(target),
