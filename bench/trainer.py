@@ -33,15 +33,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
+
+from bench.machine import MATMUL_SIZE, matmul_flops, path_parameters
 from services.embedded.demo_models import DEMO_DATA, SMOLLM2_JOB
 from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("UNSLOTH_DISABLE_STATISTICS", "1")
-
-
-MATMUL_SIZE = 2048
 
 
 def job_config(model: str, epochs: int | None) -> dict[str, Any]:
@@ -59,32 +59,6 @@ def dataset_file(model: str) -> Path:
 
 def read_rows(dataset: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in dataset.read_text().splitlines() if line.strip()]
-
-
-def path_parameters(base: Path) -> int:
-    """Parameters a token's forward and backward pass runs through (Llama layout, from config.json)."""
-    config = json.loads((base / "config.json").read_text())
-    hidden, layers, vocab = config["hidden_size"], config["num_hidden_layers"], config["vocab_size"]
-    head_dim = config.get("head_dim") or hidden // config["num_attention_heads"]
-    kv = config.get("num_key_value_heads", config["num_attention_heads"]) * head_dim
-    attention = 2 * hidden * hidden + 2 * hidden * kv  # q, o; k, v
-    mlp = 3 * hidden * config["intermediate_size"]  # gate, up, down
-    return int(layers * (attention + mlp) + vocab * hidden)
-
-
-def matmul_flops(threads: int, repeats: int = 20) -> float:
-    """FLOP/s of a dense fp32 MATMUL_SIZE^2 matmul on `threads` threads (median of `repeats`)."""
-    import torch
-
-    torch.set_num_threads(threads)
-    a, b = torch.randn(MATMUL_SIZE, MATMUL_SIZE), torch.randn(MATMUL_SIZE, MATMUL_SIZE)
-    torch.mm(a, b)  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        torch.mm(a, b)
-        times.append(time.perf_counter() - started)
-    return 2 * MATMUL_SIZE**3 / statistics.median(times)
 
 
 # ---- children: one training run each, printing one JSON line ---------------------------------

@@ -44,6 +44,7 @@ class CommonFields(Wire):
     top_p: float | None = None
     top_k: int | None = Field(None, description="vLLM's extension; 0 or -1 keeps every token.")
     max_tokens: int | None = None
+    min_tokens: int | None = Field(None, description="vLLM's extension: EOS and stops ignored before this many tokens.")
     stop: str | list[str] | None = None
     seed: int | None = None
     presence_penalty: float | None = None

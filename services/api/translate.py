@@ -20,6 +20,7 @@ SAMPLING_FIELDS = (
     "top_p",
     "top_k",
     "max_tokens",
+    "min_tokens",
     "stop",
     "seed",
     "presence_penalty",

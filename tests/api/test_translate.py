@@ -26,6 +26,7 @@ def test_chat_fields_map_onto_the_inference_request():
             "stop": "\n",
             "max_tokens": 50,
             "max_completion_tokens": 7,
+            "min_tokens": 7,
             "seed": 3,
             "frequency_penalty": 0.5,
             "user": "someone",
@@ -37,6 +38,7 @@ def test_chat_fields_map_onto_the_inference_request():
     assert [(m.role, m.content) for m in request.messages or ()] == [("system", "be brief"), ("user", "hello")]
     s = request.sampling
     assert (s.temperature, s.top_k, s.stop, s.max_tokens, s.seed, s.frequency_penalty) == (0, 0, ("\n",), 7, 3, 0.5)
+    assert s.min_tokens == 7, "vLLM's min_tokens extension, as `vllm serve` takes it"
     assert request.sampling.top_p == 1.0, "unset fields keep OpenAI's defaults"
 
 

@@ -5,6 +5,8 @@
 LoRA adapter folder and a merged 16-bit folder, ~15-30 s. Builds write to a temporary folder and
 rename it into place, so concurrent test runs never see half a model.
 `smollm2_base()`: SmolLM2-135M-Instruct, the real pretrained model (services/trainer/smollm2_model.py).
+`smollm2_finetuned()`: the demo's SmolLM2 job (LoRA r=16, 30 steps on the invented facts), saved as
+a LoRA adapter folder, ~1-2 min.
 """
 
 from __future__ import annotations
@@ -56,13 +58,20 @@ import sys
 from pathlib import Path
 from services.trainer import recipe
 recipe.import_unsloth()
-from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config
-base, out = Path(sys.argv[2]), Path(sys.argv[1])
-config = demo_training_config(str(base), checkpoint_interval_steps=10_000)
+from contracts.training_config import TrainingConfig
+from services.embedded.demo_models import SMOLLM2_JOB
+from services.trainer.demo_facts import as_messages, demo_facts, demo_training_config, invented_fact_rows
+out, base, demo = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+if demo == "tiny":
+    config, rows = demo_training_config(str(base), checkpoint_interval_steps=10_000), as_messages(demo_facts())
+else:  # the demo's SmolLM2 job on its invented facts
+    config = TrainingConfig(base_model=str(base), dataset_id="demo", checkpoint_interval_steps=10_000, **SMOLLM2_JOB)
+    rows = invented_fact_rows()
 model, tokenizer = recipe.load_model(base, config)
-run = recipe.train(model, tokenizer, config, as_messages(demo_facts()), out / "work")
+run = recipe.train(model, tokenizer, config, rows, out / "work")
 recipe.save_lora(run, out / "lora")
-recipe.save_merged_16bit(run, out / "merged")
+if demo == "tiny":
+    recipe.save_merged_16bit(run, out / "merged")
 import shutil; shutil.rmtree(out / "work")
 """
 
@@ -71,7 +80,7 @@ def tiny_finetuned() -> Path:
     """Folder with `lora/` and `merged/` of the tiny base fine-tuned on the demo facts."""
     base = tiny_base()
     key = _key("services/trainer/recipe.py", "tests/harness/models.py") + base.name[-12:]
-    return _build_once(CACHE / f"tiny-finetuned-{key}", FINETUNE_SCRIPT, str(base))
+    return _build_once(CACHE / f"tiny-finetuned-{key}", FINETUNE_SCRIPT, str(base), "tiny")
 
 
 def smollm2_base() -> Path:
@@ -82,3 +91,11 @@ def smollm2_base() -> Path:
         check=True, cwd=REPO, capture_output=True, text=True,
     )  # fmt: skip
     return Path(json.loads(run.stdout.strip().splitlines()[-1])["path"])
+
+
+def smollm2_finetuned() -> tuple[Path, Path]:
+    """SmolLM2's folder, and the `lora/` folder of the demo's fine-tune of it."""
+    base = smollm2_base()
+    key = _key("services/trainer/recipe.py", "tests/harness/models.py", "services/embedded/demo_models.py")
+    built = _build_once(CACHE / f"{base.name}-finetuned-{key}", FINETUNE_SCRIPT, str(base), "smollm2")
+    return base, built / "lora"
