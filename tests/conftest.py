@@ -76,3 +76,9 @@ def postgres_dsn() -> Iterator[str]:
         if dsn is None:
             pytest.skip("no PostgreSQL here: set POSTGRES_DSN, run Docker, or install Debian's postgresql")
         yield dsn
+
+
+# Session fixtures of the API and dashboard tests, defined once here so that both directories share one
+# instance (a fixture imported into two conftests is two fixtures: two registries on one NATS).
+from tests.api.catalogue import catalogue  # noqa: E402, F401
+from tests.inference.conftest import stored_models  # noqa: E402, F401

@@ -1,5 +1,6 @@
 """What a route receives from the app: the caller's actor (API key), the NATS connection, the
-inference client over it and the overview read model (FastAPI dependencies, shared by every router)."""
+inference and registry clients over it and the overview read model (FastAPI dependencies, shared by
+every router)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contracts import Actor
 from services.api.auth import actor_for
 from services.api.overview import Overview
 from services.inference.client import InferenceClient
+from services.registry.client import RegistryClient
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
@@ -28,6 +30,11 @@ def inference(request: Request) -> InferenceClient:
     return client
 
 
+def registry(request: Request, actor: Annotated[Actor, Depends(caller)]) -> RegistryClient:
+    """The registry, asked on behalf of the caller."""
+    return RegistryClient(request.app.state.nc, actor, timeout=request.app.state.settings.request_timeout_s)
+
+
 def overview(request: Request) -> Overview:
     view: Overview = request.app.state.overview
     return view
@@ -36,4 +43,5 @@ def overview(request: Request) -> Overview:
 Caller = Annotated[Actor, Depends(caller)]
 Bus = Annotated[Client, Depends(bus)]
 Inference = Annotated[InferenceClient, Depends(inference)]
+Registry = Annotated[RegistryClient, Depends(registry)]
 OverviewView = Annotated[Overview, Depends(overview)]

@@ -22,6 +22,7 @@ from services.inference.domain import (
     UnknownAdapterError,
     UnknownModelError,
 )
+from services.registry import domain as registry
 from services.runtime.errors import BusUnavailableError
 
 INFERENCE_STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
@@ -32,6 +33,15 @@ INFERENCE_STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match
     (AdapterBaseMismatchError, 400, "invalid_request_error"),
     (CapacityError, 503, "server_error"),
     (EngineFailedError, 503, "server_error"),
+]
+
+
+REGISTRY_STATUS: list[tuple[type[registry.RegistryError], int]] = [  # first match wins; else 400
+    (registry.UnknownModelError, 404),
+    (registry.UnknownVersionError, 404),
+    (registry.VersionDeletedError, 409),
+    (registry.VersionFailedVerificationError, 409),
+    (registry.VersionStillAliasedError, 409),
 ]
 
 
@@ -55,6 +65,9 @@ def response_for(exc: Exception) -> JSONResponse:
         return JSONResponse(error_body(str(exc), kind, exc.code), status_code=status)
     if isinstance(exc, CarbonError):
         status = 404 if isinstance(exc, UnknownSubjectError) else 400
+        return JSONResponse(error_body(str(exc), "invalid_request_error", type(exc).__name__), status_code=status)
+    if isinstance(exc, registry.RegistryError):
+        status = next((s for cls, s in REGISTRY_STATUS if isinstance(exc, cls)), 400)
         return JSONResponse(error_body(str(exc), "invalid_request_error", type(exc).__name__), status_code=status)
     if isinstance(exc, AuthError):
         return JSONResponse(error_body(str(exc), "invalid_request_error", "invalid_api_key"), status_code=401)
@@ -86,6 +99,7 @@ def _known(_: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_body)
-    known = (InferenceError, CarbonError, AuthError, BusUnavailableError, nats.errors.NoRespondersError)
-    for error in (*known, nats.errors.TimeoutError, TimeoutError):
+    refusals = (InferenceError, CarbonError, registry.RegistryError, AuthError)
+    unavailable = (BusUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError)
+    for error in (*refusals, *unavailable):
         app.add_exception_handler(error, _known)

@@ -1,4 +1,5 @@
-"""The dashboard's overview: jobs, datasets, base models and model versions, folded from their events.
+"""The dashboard's overview: jobs, datasets and base models, folded from their events (model versions
+are the registry's: services/api/models_routes.py asks it).
 
 Pure domain code: `apply` takes one decoded envelope at a time, in stream order per subject, and
 ignores what it does not list. The API rebuilds it by replaying the log at start-up and keeps it
@@ -24,7 +25,6 @@ from contracts.events.jobs import (
     TrainingProgressed,
 )
 from contracts.events.models import BaseModelRegistered
-from services.api.overview_models import ModelCatalogue
 
 
 @dataclass
@@ -74,7 +74,6 @@ class Overview:
     jobs: dict[str, JobRow] = field(default_factory=dict)
     datasets: dict[str, DatasetRow] = field(default_factory=dict)
     base_models: dict[str, BaseModelRow] = field(default_factory=dict)
-    models: ModelCatalogue = field(default_factory=ModelCatalogue)
     _early_energy: dict[str, tuple[float, float]] = field(default_factory=dict)  # carbon seen before the job
 
     def apply(self, envelope: Envelope) -> None:
@@ -97,8 +96,6 @@ class Overview:
                 self.base_models[event.name] = BaseModelRow(
                     event.name, event.architecture, event.parameters, event.size_bytes, at, event.uri, event.sha256
                 )
-            case _ if envelope.aggregate_type == "model":
-                self.models.apply(envelope)
             case _ if key in self.jobs and envelope.aggregate_type == "job":
                 self._apply_to_job(self.jobs[key], event)
                 self.jobs[key].updated_at = max(self.jobs[key].updated_at, at)

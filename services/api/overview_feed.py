@@ -1,4 +1,4 @@
-"""Keeps the API's Overview current: replays the trainer's, the registry's and the carbon service's job events from
+"""Keeps the API's Overview current: replays the trainer's and the carbon service's job events from
 the first, then follows them. Each API process holds its own copy (ordered consumers, nothing
 acknowledged), so any number of API processes can run side by side."""
 
@@ -15,7 +15,7 @@ from services.api.overview import Overview
 from services.runtime.event_feed import read_events
 from services.runtime.logging import get_logger
 
-SUBJECTS = ("events.trainer.>", "events.carbon.job.>", "events.registry.>")
+SUBJECTS = ("events.trainer.>", "events.carbon.job.>")
 RETRY_S = 1.0
 log = get_logger("api.overview")
 

@@ -13,31 +13,36 @@ from typing import Any
 
 import click
 
-from services.registry.adapters.rpc_server import SUBJECT_PREFIX
+from contracts import Actor
+from services.registry.client import RegistryClient, RegistryRefusedError
 from services.registry.config import RegistrySettings
+from services.registry.domain import RegistryError
+from services.runtime.errors import BusUnavailableError
 from services.runtime.jetstream import connect
 from services.runtime.settings import KernelSettings
 
 
-async def _request(method: str, params: dict[str, Any], timeout: float) -> Any:
+async def _ask(method: str, params: dict[str, Any], timeout: float) -> Any:
     nc = await connect(KernelSettings().nats_url, "greentune-cli")
     try:
-        body = {"params": params, "actor": {"kind": "cli", "id": getpass.getuser() or "cli"}}
-        reply = await nc.request(f"{SUBJECT_PREFIX}.{method}", json.dumps(body).encode(), timeout=timeout)
-    except TimeoutError as exc:
-        raise click.ClickException(f"the registry did not answer within {timeout:.0f} s: is it running?") from exc
+        actor = Actor(kind="cli", id=getpass.getuser() or "cli")
+        return await RegistryClient(nc, actor, timeout).ask(method, **params)
     finally:
         await nc.close()
-    return json.loads(reply.data)
 
 
 def call(method: str, timeout: float | None = None, **params: Any) -> None:
     """Ask the registry and print the result as JSON."""
-    answer = asyncio.run(_request(method, params, timeout or RegistrySettings().rpc_timeout_seconds))
-    if not answer.get("ok"):
-        error = answer.get("error", {})
-        raise click.ClickException(f"{error.get('type', 'Error')}: {error.get('message', answer)}")
-    click.echo(json.dumps(answer["result"], indent=2, default=str))
+    wait = timeout or RegistrySettings().rpc_timeout_seconds
+    try:
+        result = asyncio.run(_ask(method, params, wait))
+    except BusUnavailableError as exc:
+        raise click.ClickException(f"the registry did not answer within {wait:.0f} s: is it running?") from exc
+    except RegistryRefusedError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except RegistryError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    click.echo(json.dumps(result, indent=2, default=str))
 
 
 @click.group()

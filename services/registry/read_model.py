@@ -117,6 +117,27 @@ class RegistryView(SQLiteView):
         row["aliases"] = [a["alias"] for a in aliases]
         return row
 
+    def version_rows(self) -> list[dict[str, Any]]:
+        """Every version of every model, newest first, deleted and failed ones included with their
+        status and verdict: what a catalogue page lists (the registry's `resolve` says what is served)."""
+        aliases: dict[tuple[str, int], list[str]] = {}
+        for a in self.query("SELECT name, alias, version FROM aliases ORDER BY alias"):
+            aliases.setdefault((str(a["name"]), int(str(a["version"]))), []).append(str(a["alias"]))
+        newest_first = "ORDER BY registered_at DESC, version DESC"
+        rows = []
+        for row in self.query(f"SELECT {_VERSION_COLUMNS}, registration, footprint FROM versions {newest_first}"):
+            registered = json.loads(str(row.pop("registration")))
+            footprint = row.pop("footprint")
+            energy = json.loads(str(footprint)) if footprint else {}
+            verified = row["verified"]
+            rows.append(
+                {**row, "verified": None if verified is None else bool(verified), "purged": bool(row["purged"]),
+                 "artifacts": registered["artifacts"], "final_loss": (registered["metrics"] or {}).get("final_loss"),
+                 "energy_kwh": energy.get("energy_kwh"), "emissions_g": energy.get("emissions_g"),
+                 "aliases": aliases.get((str(row["name"]), int(str(row["version"]))), [])}
+            )  # fmt: skip
+        return rows
+
     def alias_history(self, name: str, alias: str | None = None) -> list[dict[str, Any]]:
         where, params = ("name = ?", (name,)) if alias is None else ("name = ? AND alias = ?", (name, alias))
         return self.query(f"SELECT * FROM alias_history WHERE {where} ORDER BY seq", params)

@@ -1,7 +1,7 @@
 """Fixtures of the API gateway tests: the gateway served by uvicorn on a free port in front of the
 real services: the inference service of tests/inference (real vLLM on the tiny models), the
-trainer intake of tests/trainer (workers started on demand) and the carbon service of
-tests/carbon, over a real nats-server."""
+trainer intake of tests/trainer (workers started on demand), the carbon service of tests/carbon
+and the registry with a catalogue of three versions (tests/api/catalogue.py), over a real nats-server."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from services.api.app import create_app
 from services.api.config import ApiSettings
 from services.runtime.settings import KernelSettings
-from tests.carbon.conftest import carbon  # noqa: F401  # the fixtures, shared
-from tests.inference.conftest import Service, service, stored_models  # noqa: F401
+from tests.carbon.conftest import carbon  # noqa: F401
+from tests.inference.conftest import Service, service  # noqa: F401
 from tests.trainer.conftest import Trainer, trainer, trainer_ctx  # noqa: F401  # the fixtures, shared
 
 API_KEY = "sk-test-greentune"

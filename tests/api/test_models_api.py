@@ -1,72 +1,50 @@
-"""`/api/v1/models` over the real inference service: a version the registry catalogued is listed
-with its lineage, served on request as an adapter on its base, and then answers on `/v1` what it
-was fine-tuned on."""
+"""`/api/v1/models` over the real registry and inference services: every version is listed with its
+lineage, status and verdict; a verified one is served on request as an adapter on its base and then
+answers on `/v1` what it was fine-tuned on; a deleted one and one that failed verification are
+refused with the registry's reason."""
 
 from __future__ import annotations
-
-import asyncio
-import uuid
-from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from contracts import Actor, Envelope
-from contracts.events.models import ArtifactRef, BaseModelRegistered, ModelRegistered
-from services.runtime.jetstream import connect
-from services.runtime.publisher import EventPublisher
 from services.trainer.demo_facts import demo_facts, question
+from tests.api.catalogue import Catalogue
 from tests.api.conftest import API_KEY, InferenceGateway
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
-SYSTEM = Actor(kind="system", id="tests")
 
 
-async def catalogue(gateway: InferenceGateway, nats_url: str) -> str:
-    """Publish what the trainer and the registry would: the base `tiny` and version 1 of a model
-    whose LoRA export is the demo adapter. Returns the model's (unique) name."""
-    models = gateway.inference.models
-    name = f"facts-{uuid.uuid4().hex[:8]}"
-    base = BaseModelRegistered(
-        name="tiny", uri=models.base.uri or "", sha256=models.base.sha256, size_bytes=1, source="tests",
-        architecture="LlamaForCausalLM", parameters=1,
-    )  # fmt: skip
-    lora = ArtifactRef(kind="lora", uri=models.demo_adapter.uri or "", size_bytes=1, sha256=models.demo_adapter.sha256)
-    version = ModelRegistered(
-        name=name, model_version=1, job_id="job-demo", base_model="tiny", dataset_id="demo", artifacts=(lora,)
-    )
-    nc = await connect(nats_url, "models-api-tests")
-    try:
-        publisher = EventPublisher(nc)
-        await publisher.publish(Envelope.new(base, producer="trainer", aggregate_id="tiny", actor=SYSTEM))
-        await publisher.publish(Envelope.new(version, producer="registry", aggregate_id=name, actor=SYSTEM))
-    finally:
-        await nc.close()
-    return name
-
-
-async def listed(client: httpx.AsyncClient, name: str) -> dict[str, Any]:
-    async with asyncio.timeout(30):
-        while True:
-            rows = [m for m in (await client.get("/models")).json()["models"] if m["name"] == name]
-            if rows:
-                return rows[0]
-            await asyncio.sleep(0.2)
-
-
-async def test_a_catalogued_version_is_served_on_request_and_answers_its_facts(gateway: InferenceGateway, shared_nats):  # type: ignore[no-untyped-def]
-    name = await catalogue(gateway, shared_nats.url)
+async def test_the_catalogue_lists_every_version_and_serves_only_what_the_registry_allows(
+    gateway: InferenceGateway, catalogue: Catalogue
+):
+    name = catalogue.name
     async with httpx.AsyncClient(base_url=f"{gateway.url}/api/v1", headers=AUTH, timeout=300) as client:
-        row = await listed(client, name)
-        served = await client.post(f"/models/{name}/versions/1/serve")
-        unknown = await client.post(f"/models/{name}/versions/9/serve")
-    assert (row["version"], row["base_model"], row["job_id"], row["dataset_id"]) == (1, "tiny", "job-demo", "demo")
+        listed = (await client.get("/models")).json()["models"]
+        deleted = await client.post(f"/models/{name}/versions/{catalogue.deleted}/serve")
+        failed = await client.post(f"/models/{name}/versions/{catalogue.failed}/serve")
+        unknown = await client.post(f"/models/{name}/versions/999/serve")
+        served = await client.post(f"/models/{name}/versions/{catalogue.verified}/serve")
+    rows = {row["version"]: row for row in listed if row["name"] == name and row["version"] in catalogue.job_ids}
+    good = rows[catalogue.verified]
+    assert (good["base_model"], good["job_id"], good["status"], good["verified"]) == (
+        "tiny",
+        catalogue.job_ids[catalogue.verified],
+        "active",
+        True,
+    )
+    assert (rows[catalogue.failed]["status"], rows[catalogue.failed]["verified"]) == ("active", False)
+    assert rows[catalogue.deleted]["status"] == "deleted", "a deleted version stays listed, marked"
+
+    assert deleted.status_code == 409 and "was deleted" in deleted.json()["error"]["message"], deleted.text
+    assert failed.status_code == 409, failed.text
+    assert "failed verification" in failed.json()["error"]["message"] and "corrupt" in failed.text
+    assert unknown.status_code == 404 and "has no version 999" in unknown.json()["error"]["message"], unknown.text
     assert served.status_code == 200, served.text
     model_id = served.json()["model"]
-    assert model_id == f"tiny:{name}-v1"
-    assert unknown.status_code == 404 and "version 9" in unknown.json()["error"]["message"]
+    assert model_id == f"tiny:{name}-v{catalogue.verified}"
 
     api = openai.AsyncOpenAI(base_url=f"{gateway.url}/v1", api_key=API_KEY, max_retries=0)
     assert model_id in {m.id for m in (await api.models.list()).data}

@@ -20,7 +20,7 @@ import pytest
 from services.api.config import ApiSettings
 from tests.api.conftest import gateway, trainer_gateway  # noqa: F401  # the fixtures, shared
 from tests.carbon.conftest import carbon  # noqa: F401
-from tests.inference.conftest import service, stored_models  # noqa: F401
+from tests.inference.conftest import service  # noqa: F401
 from tests.trainer.conftest import trainer, trainer_ctx  # noqa: F401
 
 CHROMIUM_FLAGS = [  # this machine's network is closed: no background calls home, no sandbox as root

@@ -11,9 +11,9 @@ import pytest
 from playwright.async_api import expect
 
 from services.trainer.demo_facts import demo_facts, question
+from tests.api.catalogue import Catalogue
 from tests.api.conftest import API_KEY, InferenceGateway
-from tests.api.test_models_api import catalogue
-from tests.browser.conftest import browser_page
+from tests.browser.conftest import SCREENSHOTS, browser_page
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 MAX_TOKENS = 8
@@ -51,19 +51,33 @@ async def test_the_chat_streams_the_greedy_answer_and_the_adapter_knows_its_fact
 
 
 async def test_a_model_version_is_served_from_the_models_page_and_answers_in_the_chat(
-    gateway: InferenceGateway, shared_nats, chromium_path: str
-):  # type: ignore[no-untyped-def]
-    name = await catalogue(gateway, shared_nats.url)
+    gateway: InferenceGateway, catalogue: Catalogue, chromium_path: str
+):
+    name = catalogue.name
     key, fact = demo_facts()[1]
     async with browser_page(chromium_path, "dashboard-models") as page:
         await page.goto(f"{gateway.url}/models")
         await page.get_by_test_id("api-key").fill(API_KEY)
         await page.get_by_test_id("api-key").press("Enter")
-        row = page.locator(f'[data-testid="model-row"][data-model="{name}"][data-version="1"]')
-        await expect(row).to_contain_text("job-demo")  # its lineage
-        await row.get_by_test_id("chat-with-model").click()
+
+        def row(version: int):  # type: ignore[no-untyped-def]
+            return page.locator(f'[data-testid="model-row"][data-model="{name}"][data-version="{version}"]')
+
+        deleted, failed = row(catalogue.deleted), row(catalogue.failed)
+        await expect(deleted).to_have_attribute("data-status", "deleted")
+        await expect(deleted.get_by_test_id("not-servable")).to_contain_text("Deleted")
+        await expect(deleted.get_by_test_id("chat-with-model")).to_be_disabled()
+        await expect(failed).to_contain_text("failed")
+        await expect(failed.get_by_test_id("not-servable")).to_contain_text("Failed verification")
+        await expect(failed.get_by_test_id("chat-with-model")).to_be_disabled()
+        await page.screenshot(path=str(SCREENSHOTS / "models-page.png"), full_page=True)
+
+        good = row(catalogue.verified)
+        await expect(good).to_contain_text(catalogue.job_ids[catalogue.verified][:8])  # its lineage
+        await expect(good).to_contain_text("verified")
+        await good.get_by_test_id("chat-with-model").click()
         await page.wait_for_url(re.compile(r"/chat\?model="), timeout=120_000)
-        await expect(page.get_by_test_id("chat-model")).to_have_value(f"tiny:{name}-v1")
+        await expect(page.get_by_test_id("chat-model")).to_have_value(f"tiny:{name}-v{catalogue.verified}")
         await page.locator("#chat-temperature").fill("0")
         await page.get_by_test_id("chat-input").fill(question(key))
         await page.get_by_test_id("chat-send").click()

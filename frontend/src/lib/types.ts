@@ -70,6 +70,9 @@ export interface ModelVersionRow {
 	dataset_id: string;
 	registered_at: string;
 	artifacts: ArtifactRef[];
+	status: 'active' | 'deprecated' | 'deleted';
+	deleted_at: string | null;
+	purged: boolean;
 	verified: boolean | null;
 	aliases: string[];
 	final_loss: number | null;

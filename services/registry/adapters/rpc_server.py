@@ -69,6 +69,7 @@ class RegistryRpc:
         self.methods: dict[str, tuple[type[_Params], Callable[[Any, Causation], object]]] = {
             "catalogue": (_Params, lambda p, c: self.view.catalogue()),
             "versions": (ModelParams, lambda p, c: self.view.versions(p.name)),
+            "version_rows": (_Params, lambda p, c: self.view.version_rows()),
             "show": (RefParams, self.show),
             "aliases": (HistoryParams, lambda p, c: self.view.alias_history(p.name, p.alias)),
             "base_models": (_Params, lambda p, c: self.view.base_models()),
