@@ -51,6 +51,7 @@ TRAINER_STATUS = {  # a trainer refusal's category -> HTTP status
     "BudgetError": 403,
     "NotFound": 404,
     "Conflict": 409,
+    "Unavailable": 503,
 }
 
 

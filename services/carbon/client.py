@@ -1,8 +1,8 @@
 """Asking the carbon service from another service, over rpc.carbon.* (no import of its read model).
 
     carbon = CarbonClient(nc)
-    card = await carbon.model_card(job_id)               # registry: co2_eq_emissions of a model card
-    gate = BudgetGate(carbon, error=BudgetExceededError)  # trainer: its BudgetCheck port
+    report = await carbon.job(job_id)                    # kWh and gCO2eq of a job, how each was measured
+    gate = BudgetGate(carbon, error=MyBudgetError, unavailable=MyUnavailableError)  # a BudgetCheck port
 
 Without a carbon service answering, calls raise BusUnavailableError: budgets fail closed.
 """
@@ -25,6 +25,7 @@ from services.carbon.domain import (
     UnknownGridError,
     UnknownSubjectError,
 )
+from services.runtime.errors import BusUnavailableError
 
 _ERRORS: dict[str, type[CarbonError]] = {
     c.__name__: c
@@ -48,11 +49,6 @@ class CarbonClient:
         result.pop("fraction_used", None)
         return BudgetDecision(**result)
 
-    async def model_card(self, job_id: str) -> dict[str, Any]:
-        """The `co2_eq_emissions` block of the model card of the model `job_id` trained."""
-        card: dict[str, Any] = await self.ask("model_card", {"job_id": job_id})
-        return card
-
     async def job(self, job_id: str) -> dict[str, Any]:
         """kWh, gCO2eq, per-component figures and how each was measured."""
         report: dict[str, Any] = await self.ask("job", {"job_id": job_id})
@@ -60,14 +56,27 @@ class CarbonClient:
 
 
 class BudgetGate:
-    """The trainer's job-intake check: refuses API keys whose budget is spent."""
+    """The trainer's job-intake check (its BudgetCheck port): refuses API keys whose budget is spent
+    with `error`, and, when no carbon service answers, with `unavailable` (budgets fail closed: a job is
+    never run unaccounted). Both are the caller's own error classes."""
 
-    def __init__(self, client: CarbonClient, error: Callable[[str], Exception] = BudgetExceededError) -> None:
-        self.client, self.error = client, error
+    def __init__(
+        self,
+        client: CarbonClient,
+        error: Callable[[str], Exception] = BudgetExceededError,
+        unavailable: Callable[[str], Exception] = BusUnavailableError,
+    ) -> None:
+        self.client, self.error, self.unavailable = client, error, unavailable
 
     async def check(self, actor: Actor, config: TrainingConfig) -> None:
         if actor.kind != "api_key":
             return  # budgets are per API key; the CLI and the system are not metered against one
-        decision = await self.client.check_budget(actor.id)
+        try:
+            decision = await self.client.check_budget(actor.id)
+        except BusUnavailableError as exc:
+            raise self.unavailable(
+                f"the budget of API key {actor.id} cannot be checked: {exc}; start the carbon service "
+                "(`greentune carbon serve`, or all with `greentune up`), or set GREENTUNE_TRAINER_BUDGET_CHECK=off"
+            ) from exc
         if not decision.allowed:
             raise self.error(decision.message)

@@ -17,7 +17,3 @@ class NatsServerError(RuntimeKernelError):
 
 class RelayFencedError(RuntimeKernelError):
     """Another relay appended to this producer's events: this relay's view of the log is stale."""
-
-
-class ProjectionError(RuntimeKernelError):
-    """A read model could not apply an event."""

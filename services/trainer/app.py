@@ -13,13 +13,14 @@ from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
 
+from services.carbon.client import BudgetGate, CarbonClient
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.logging import get_logger
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import KernelSettings
 from services.trainer import handlers
-from services.trainer.adapters.budget import AllowAllBudgets, CarbonBudgetCheck
+from services.trainer.adapters.budget import AllowAllBudgets
 from services.trainer.adapters.gguf import LlamaCppConverter
 from services.trainer.adapters.queue import Dispatcher, ensure_queue
 from services.trainer.adapters.rpc import RpcServer
@@ -27,6 +28,7 @@ from services.trainer.adapters.tokenizer import HFTokenCounter
 from services.trainer.commands import Command
 from services.trainer.config import TrainerSettings
 from services.trainer.context import TrainerContext
+from services.trainer.errors import BudgetExceededError, BudgetUnavailableError
 from services.trainer.event_store import TrainerApp
 from services.trainer.inputs import ArtifactCache
 from services.trainer.ports import BudgetCheck, JobEnergy
@@ -66,7 +68,12 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
     await ensure_stream(nc.jetstream(), ctx.kernel.stream_replicas)
     await ensure_queue(nc, ctx.settings.queue_ack_wait_seconds, ctx.kernel.stream_replicas)
     if ctx.budget is None:
-        ctx.budget = CarbonBudgetCheck(nc) if ctx.settings.budget_check == "carbon" else AllowAllBudgets()
+        carbon = CarbonClient(nc, timeout=5.0)
+        ctx.budget = (
+            BudgetGate(carbon, error=BudgetExceededError, unavailable=BudgetUnavailableError)
+            if ctx.settings.budget_check == "carbon"
+            else AllowAllBudgets()
+        )
 
     async def handle(command: Command) -> dict[str, object]:
         result = await handlers.handle(ctx, command)

@@ -1,7 +1,7 @@
 """The trainer's error tree: one base, errors named after the condition, each with a category.
 
 `category` is what a JobFailed event or an RPC error reply carries (contracts FailureCategory plus
-`NotFound`/`Conflict`/`BudgetError` for refused commands). A `Problem` names the file, line and
+`NotFound`/`Conflict`/`BudgetError`/`Unavailable` for refused commands). A `Problem` names the file, line and
 field at fault, so a refusal says exactly what to fix.
 """
 
@@ -85,6 +85,12 @@ class BudgetExceededError(TrainerError):
     """The requester's energy or CO2 budget is spent; no new job until it is raised."""
 
     category = "BudgetError"
+
+
+class BudgetUnavailableError(TrainerError):
+    """The requester's budget cannot be checked (no carbon service answered); try again once it runs."""
+
+    category = "Unavailable"
 
 
 class UnknownJobError(TrainerError):

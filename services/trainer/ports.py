@@ -37,7 +37,7 @@ class TokenCounter(Protocol):
 
 
 class BudgetCheck(Protocol):
-    """Job intake asks before queueing; raise BudgetExceededError to refuse (issue 6 plugs in here)."""
+    """Job intake asks before queueing; raise BudgetExceededError to refuse (adapters/budget.py asks carbon)."""
 
     async def check(self, actor: Actor, config: TrainingConfig) -> None: ...
 

@@ -118,6 +118,8 @@ class Trainer:
             "GREENTUNE_TRAINER_QUEUE_ACK_WAIT_SECONDS": str(ACK_WAIT),
             "GREENTUNE_TRAINER_CANCEL_POLL_SECONDS": "0.2",
             "GREENTUNE_TRAINER_MEASURE_ENERGY": "1" if measure_energy else "0",  # CodeCarbon costs ~2 s per worker
+            # An interval well inside a tiny job (5-15 s), so that its energy arrives live, before the export.
+            "GREENTUNE_CARBON_INTERVAL_SECONDS": "2",
         }
         args = [sys.executable, "-m", "services.cli.main", "jobs", "worker"]
         args += ["--max-jobs", str(max_jobs)] if max_jobs else []

@@ -1,6 +1,6 @@
 """A model catalogue in memory, filled by load requests that name an artifact location.
 
-The registry's catalogue (issue 5) can replace it behind the same port (ports.ModelCatalog).
+The registry's catalogue can replace it behind the same port (ports.ModelCatalog).
 """
 
 from __future__ import annotations
