@@ -25,6 +25,7 @@ from services.api.overview_feed import overview_followed
 from services.api.overview_routes import router as overview_router
 from services.api.shutdown import serve
 from services.inference.client import InferenceClient
+from services.runtime.artifacts import ArtifactSettings, open_artifact_store
 from services.runtime.jetstream import connect
 from services.runtime.logging import configure_logging, get_logger
 from services.runtime.settings import KernelSettings
@@ -38,6 +39,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         nc = await connect(kernel.nats_url, "greentune-api")
         app.state.nc = nc
         app.state.inference = InferenceClient(nc, timeout=settings.request_timeout_s)
+        app.state.artifacts = open_artifact_store(ArtifactSettings(), kernel.data_dir)
         log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
         try:
             async with overview_followed(nc) as app.state.overview:

@@ -23,6 +23,9 @@ class ApiSettings(BaseSettings):
         Path(__file__).resolve().parents[2] / "frontend" / "build",
         description="The built dashboard served at `/` (default: frontend/build of this checkout).",
     )
+    max_upload_bytes: int = Field(
+        2 * 2**30, ge=1, description="Largest dataset upload, bytes (spooled to disk, then to the artifact store)."
+    )
     request_timeout_s: float = Field(
         300.0, gt=0, description="How long a request may wait for the inference service (an engine may be starting)."
     )

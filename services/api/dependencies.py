@@ -1,6 +1,6 @@
-"""What a route receives from the app: the caller's actor (API key), the NATS connection, the
-inference and registry clients over it and the overview read model (FastAPI dependencies, shared by
-every router)."""
+"""What a route receives from the app: the caller's actor (API key), the settings, the NATS
+connection, the inference and registry clients over it, the artifact store and the overview read
+model (FastAPI dependencies, shared by every router)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from nats.aio.client import Client
 
 from contracts import Actor
 from services.api.auth import actor_for
+from services.api.config import ApiSettings
 from services.api.overview import Overview
 from services.inference.client import InferenceClient
 from services.registry.client import RegistryClient
+from services.runtime.artifacts import ArtifactStore
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
@@ -23,6 +25,16 @@ def caller(request: Request, authorization: Annotated[str | None, Header()] = No
 def bus(request: Request) -> Client:
     nc: Client = request.app.state.nc
     return nc
+
+
+def settings(request: Request) -> ApiSettings:
+    api: ApiSettings = request.app.state.settings
+    return api
+
+
+def artifacts(request: Request) -> ArtifactStore:
+    store: ArtifactStore = request.app.state.artifacts
+    return store
 
 
 def inference(request: Request) -> InferenceClient:
@@ -42,6 +54,8 @@ def overview(request: Request) -> Overview:
 
 Caller = Annotated[Actor, Depends(caller)]
 Bus = Annotated[Client, Depends(bus)]
+Settings = Annotated[ApiSettings, Depends(settings)]
+Artifacts = Annotated[ArtifactStore, Depends(artifacts)]
 Inference = Annotated[InferenceClient, Depends(inference)]
 Registry = Annotated[RegistryClient, Depends(registry)]
 OverviewView = Annotated[Overview, Depends(overview)]

@@ -7,32 +7,37 @@ category (HTTP status), message and problems (file, line, field) unchanged.
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import contextlib
+import shutil
+import tempfile
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Header, Path, Query, UploadFile
+from fastapi import APIRouter, File, Form, Header, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from nats.aio.client import Client
 
 from contracts import ContractError, decode_envelope
 from contracts.subjects import TOKEN
-from services.api.dependencies import Bus, Caller
+from services.api.dependencies import Artifacts, Bus, Caller, Settings
 from services.api.errors import TRAINER_STATUS, error_body
 from services.api.shutdown import POLL_S, Stopping, until_stopping
 from services.carbon.client import CarbonClient
+from services.runtime.artifacts import ArtifactStore, StoredObject, layout
 from services.runtime.event_feed import StoredEvent, read_events
 from services.trainer.adapters.rpc import call
 from services.trainer.commands import CancelJob, Command, CreateJob, GetJob, RegisterDataset
 
 router = APIRouter(prefix="/api/v1")
 KEEP_ALIVE_S = 15.0
-UPLOAD_HEADROOM = 4096  # bytes of the NATS message left for the command's other fields
 
 
-JobId = Annotated[str, Path(pattern=TOKEN.pattern, description="The job's id (letters, digits, - and _).")]
+JobId = Annotated[str, PathParam(pattern=TOKEN.pattern, description="The job's id (letters, digits, - and _).")]
 
 
 async def _trainer(nc: Client, command: Command, status: int = 200) -> JSONResponse:
@@ -49,29 +54,48 @@ async def _trainer(nc: Client, command: Command, status: int = 200) -> JSONRespo
 async def upload_dataset(
     nc: Bus,
     actor: Caller,
+    artifacts: Artifacts,
+    settings: Settings,
     file: Annotated[UploadFile, File(description="JSONL, JSON, CSV or Parquet; the extension gives the format.")],
     base_model: Annotated[str | None, Form(description="Model whose tokenizer gives token statistics.")] = None,
     max_seq_length: Annotated[int, Form(ge=8)] = 2048,
     display_name: Annotated[str | None, Form(max_length=200)] = None,
 ) -> JSONResponse:
-    """Store and validate a dataset file; refused as a whole (nothing stored) with every bad row."""
-    limit = (nc.max_payload - UPLOAD_HEADROOM) * 3 // 4
-    content = await file.read(limit + 1)
-    if len(content) > limit:
+    """Store and validate a dataset file; refused as a whole (nothing stored) with every bad row.
+    The bytes go to the artifact store (uploads/<id>); only their reference is sent to the trainer,
+    and the upload is removed once the trainer has answered (it keeps its own copy of a dataset)."""
+    filename = file.filename or "upload.jsonl"
+    if file.size is not None and file.size > settings.max_upload_bytes:
         message = (
-            f"{file.filename}: uploads through the API are limited to {limit:,} bytes by the NATS message size; "
-            "register a larger file by path with `greentune datasets register` on the trainer's machine"
+            f"{filename} is {file.size:,} bytes; uploads are limited to {settings.max_upload_bytes:,} "
+            "(GREENTUNE_API_MAX_UPLOAD_BYTES), or register the file by path with `greentune datasets register`"
         )
         return JSONResponse(error_body(message, "ValidationError", "upload_too_large", "file"), status_code=413)
-    command = RegisterDataset(
-        actor=actor,
-        content_base64=base64.b64encode(content).decode(),
-        filename=file.filename or "upload.jsonl",
-        base_model=base_model,
-        max_seq_length=max_seq_length,
-        display_name=display_name,
-    )
-    return await _trainer(nc, command, status=201)
+    prefix = layout.upload(uuid.uuid4().hex)
+    try:
+        stored = await asyncio.to_thread(_put_upload, artifacts, f"{prefix}/file", file)
+        command = RegisterDataset(
+            actor=actor,
+            upload_uri=stored.uri,
+            upload_sha256=stored.sha256,
+            filename=filename,
+            base_model=base_model,
+            max_seq_length=max_seq_length,
+            display_name=display_name,
+        )
+        return await _trainer(nc, command, status=201)
+    finally:
+        await asyncio.to_thread(artifacts.delete_prefix, prefix)
+
+
+def _put_upload(artifacts: ArtifactStore, key: str, file: UploadFile) -> StoredObject:
+    """The uploaded file into the artifact store, a chunk at a time (never whole in memory)."""
+    with tempfile.TemporaryDirectory(prefix="greentune-upload-") as scratch:
+        local = Path(scratch) / "upload"
+        with open(local, "wb") as out:
+            file.file.seek(0)
+            shutil.copyfileobj(file.file, out, length=1 << 20)
+        return artifacts.put_file(key, local)
 
 
 @router.post("/jobs", status_code=201)

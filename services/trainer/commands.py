@@ -28,22 +28,24 @@ class Command(BaseModel):
 
 
 class RegisterDataset(Command):
-    """Store a dataset file (a path the trainer can read, or inline base64 content) and validate it."""
+    """Store a dataset file (a path the trainer can read, or an upload in the artifact store) and validate it.
+    Only a reference travels: the bytes of an upload go straight to the artifact store."""
 
     name: ClassVar[str] = "register_dataset"
     path: str | None = Field(None, description="File or save_to_disk folder readable by the trainer service.")
-    content_base64: str | None = Field(None, description="The file itself, base64 (small uploads).")
-    filename: str | None = Field(None, description="File name of inline content (its extension gives the format).")
+    upload_uri: str | None = Field(None, description="An uploaded file in the artifact store (the API puts it there).")
+    upload_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$", description="sha256 of the uploaded bytes.")
+    filename: str | None = Field(None, description="File name of the upload (its extension gives the format).")
     display_name: str | None = Field(None, max_length=200, description="Human name; default the file name.")
     base_model: str | None = Field(None, description="Model whose tokenizer gives token statistics.")
     max_seq_length: int = Field(2048, ge=8, description="Length limit the statistics count truncation against.")
 
     @model_validator(mode="after")
     def _one_source(self) -> RegisterDataset:
-        if (self.path is None) == (self.content_base64 is None):
-            raise ValueError("give exactly one of `path` or `content_base64`")
-        if self.content_base64 is not None and not self.filename:
-            raise ValueError("inline content needs a `filename` (its extension gives the file format)")
+        if (self.path is None) == (self.upload_uri is None):
+            raise ValueError("give exactly one of `path` or `upload_uri`")
+        if self.upload_uri is not None and not (self.filename and self.upload_sha256):
+            raise ValueError("an upload needs its `filename` (its extension gives the file format) and `upload_sha256`")
         return self
 
 

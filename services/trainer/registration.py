@@ -7,8 +7,6 @@ answers with the first registration.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import tempfile
 from pathlib import Path
@@ -35,7 +33,7 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="greentune-upload-") as scratch:
-        path = _source_path(cmd, Path(scratch))
+        path = _source_path(ctx, cmd, Path(scratch))
         fmt, rows = load_dataset_file(path, cmd.display_name or path.name)
         if rows.problems:
             raise DatasetFormatError(f"{path.name} was not registered", rows.problems)
@@ -102,16 +100,14 @@ def register_base_model(ctx: TrainerContext, cmd: RegisterBaseModel, cause: Caus
     return event.model_dump(mode="json") | {"already_registered": False}
 
 
-def _source_path(cmd: RegisterDataset, scratch: Path) -> Path:
+def _source_path(ctx: TrainerContext, cmd: RegisterDataset, scratch: Path) -> Path:
     if cmd.path is not None:
         return Path(cmd.path)
-    try:
-        content = base64.b64decode(cmd.content_base64 or "", validate=True)
-    except binascii.Error as exc:
-        raise InvalidInputError("upload is not base64", [Problem(str(exc), field="content_base64")]) from exc
     target = scratch / (SAFE_NAME.sub("_", Path(cmd.filename or "upload").name) or "upload")
-    target.write_bytes(content)
-    return target
+    try:
+        return ctx.store.get_file(ctx.store.key_of(cmd.upload_uri or ""), target, expected_sha256=cmd.upload_sha256)
+    except ArtifactError as exc:
+        raise InvalidInputError("upload not found", [Problem(str(exc), field="upload_uri")]) from exc
 
 
 def _base_model_source(ctx: TrainerContext, source: str, scratch: Path) -> Path:

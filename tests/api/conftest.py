@@ -10,6 +10,8 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest_asyncio
 from pydantic import SecretStr
@@ -22,6 +24,7 @@ from tests.inference.conftest import Service, service  # noqa: F401
 from tests.trainer.conftest import Trainer, trainer, trainer_ctx  # noqa: F401  # the fixtures, shared
 
 API_KEY = "sk-test-greentune"
+UPLOAD_LIMIT = 8_000_000  # bytes: the trainer gateway's GREENTUNE_API_MAX_UPLOAD_BYTES
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,14 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def serving(nats_url: str) -> AsyncIterator[str]:
-    """The gateway on 127.0.0.1:<free port> with one API key, `tester`; yields its base URL."""
+async def serving(nats_url: str, data_dir: Path | None = None, **settings_: Any) -> AsyncIterator[str]:
+    """The gateway on 127.0.0.1:<free port> with one API key, `tester`, and the artifact store under
+    `data_dir` (the trainer's, when it takes uploads); yields its base URL."""
     import uvicorn
 
-    settings = ApiSettings(port=free_port(), keys={"tester": SecretStr(API_KEY)})
-    app = create_app(settings, KernelSettings(nats_url=nats_url))
+    settings = ApiSettings(port=free_port(), keys={"tester": SecretStr(API_KEY)}, **settings_)
+    kernel = KernelSettings(nats_url=nats_url, **({"data_dir": data_dir} if data_dir else {}))
+    app = create_app(settings, kernel)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -72,5 +77,5 @@ async def gateway(service: Service, shared_nats) -> AsyncIterator[InferenceGatew
 
 @pytest_asyncio.fixture
 async def trainer_gateway(trainer: Trainer, nats_server) -> AsyncIterator[TrainerGateway]:  # type: ignore[no-untyped-def]  # noqa: F811
-    async with serving(nats_server.url) as url:
+    async with serving(nats_server.url, trainer.ctx.kernel.data_dir, max_upload_bytes=UPLOAD_LIMIT) as url:
         yield TrainerGateway(url, trainer)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from services.trainer.commands import RegisterBaseModel
-from tests.api.conftest import API_KEY, TrainerGateway
+from tests.api.conftest import API_KEY, UPLOAD_LIMIT, TrainerGateway
 from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -73,6 +73,7 @@ async def test_an_uploaded_dataset_is_validated_and_a_broken_one_is_refused_nami
     assert error["type"] == "ValidationError" and "broken.jsonl" in error["message"]
     assert any(p["line"] == 2 for p in error["problems"]), error
     assert unknown.status_code == 400 and ".docx" in unknown.json()["error"]["message"]
+    assert trainer_gateway.trainer.ctx.store.list_keys("uploads/") == [], "refused uploads leave nothing behind"
 
 
 async def test_a_job_started_over_http_streams_its_events_live_until_the_model_is_exported(
@@ -148,11 +149,25 @@ async def test_bad_jobs_and_unknown_ids_get_the_status_and_the_fields_to_fix(
     assert anonymous.status_code == 401
 
 
-async def test_an_upload_larger_than_a_nats_message_is_refused_before_it_is_sent(trainer_gateway: TrainerGateway):
+async def test_an_upload_larger_than_a_nats_message_is_stored_and_validated_and_an_oversized_one_refused(
+    trainer_gateway: TrainerGateway,
+):
+    rows = [
+        json.dumps({"messages": [{"role": "user", "content": f"What is fact {i}?"},
+                                 {"role": "assistant", "content": f"Fact {i} is {'x' * 200}."}]})
+        for i in range(12_000)
+    ]  # fmt: skip
+    big = ("\n".join(rows) + "\n").encode()
+    assert 2_000_000 < len(big) < UPLOAD_LIMIT  # over a NATS message (1 MB), under the gateway's limit
     async with http(trainer_gateway) as client:
-        refused = await upload(client, "big.jsonl", b"x" * 2_000_000)
-    assert refused.status_code == 413
-    assert "greentune datasets register" in refused.json()["error"]["message"]
+        stored = await upload(client, "big.jsonl", big)
+        oversized = await upload(client, "huge.jsonl", b"x" * (UPLOAD_LIMIT + 1))
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["rows"] == 12_000 and stored.json()["valid"] is True
+    assert oversized.status_code == 413
+    assert "GREENTUNE_API_MAX_UPLOAD_BYTES" in oversized.json()["error"]["message"]
+    store = trainer_gateway.trainer.ctx.store
+    assert store.list_keys("uploads/") == [], "an upload is removed once the trainer has answered"
 
 
 async def test_without_the_carbon_service_an_api_keys_job_is_refused_not_run_unmetered(

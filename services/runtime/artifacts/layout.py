@@ -15,8 +15,9 @@ def raw_dataset(dataset_id: str, filename: str) -> str:
     return f"datasets/raw/{dataset_id}/{filename}"
 
 
-def processed_dataset(dataset_id: str) -> str:
-    return f"datasets/processed/{dataset_id}"
+def upload(upload_id: str) -> str:
+    """Where an upload waits while the trainer validates it (removed once it has answered)."""
+    return f"uploads/{upload_id}"
 
 
 def checkpoints(job_id: str) -> str:
@@ -29,10 +30,6 @@ def checkpoint(job_id: str, step: int) -> str:
 
 def job_log(job_id: str, filename: str = "training.log") -> str:
     return f"logs/job-{job_id}/{filename}"
-
-
-def job_emissions(job_id: str) -> str:
-    return job_log(job_id, "emissions.csv")
 
 
 def model_card(job_id: str) -> str:
