@@ -42,7 +42,8 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         app.state.artifacts = open_artifact_store(ArtifactSettings(), kernel.data_dir)
         log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
         try:
-            async with overview_followed(nc) as app.state.overview:
+            async with overview_followed(nc) as followed:
+                app.state.overview, app.state.followed = followed.overview, followed
                 yield
         finally:
             await nc.drain()
@@ -60,10 +61,13 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:
-        connected = request.app.state.nc.is_connected
-        return JSONResponse(
-            {"nats": "connected" if connected else "reconnecting"}, status_code=200 if connected else 503
-        )
+        """200 once NATS is connected and the overview has replayed the log; 503, saying which, before."""
+        connected, caught_up = request.app.state.nc.is_connected, request.app.state.followed.ready
+        body = {
+            "nats": "connected" if connected else "reconnecting",
+            "overview": "caught_up" if caught_up else "replaying",
+        }
+        return JSONResponse(body, status_code=200 if connected and caught_up else 503)
 
     mount_dashboard(app, settings.dashboard_dir)  # last: it answers every path the API does not
     return app

@@ -20,17 +20,21 @@ RETRY_S = 1.0
 log = get_logger("api.overview")
 
 
-async def follow(nc: Client, overview: Overview, subject: str) -> None:
-    """Apply every event on `subject` to `overview`, for ever; after a broken feed, resume where it stopped."""
+async def follow(nc: Client, overview: Overview, subject: str, caught_up: asyncio.Event) -> None:
+    """Apply every event on `subject` to `overview`, for ever; after a broken feed, resume where it stopped.
+    `caught_up` is set once every event the subject held at the start has been applied."""
     next_sequence = 1
     while True:
         try:
             events = read_events(nc, subject, next_sequence, follow=True)
             async with contextlib.aclosing(events):
                 async for stored in events:
-                    if stored is None:
+                    if stored is None:  # a quiet subject: nothing (more) to replay
+                        caught_up.set()
                         continue
                     next_sequence = stored.sequence + 1
+                    if stored.pending == 0:
+                        caught_up.set()
                     try:
                         overview.apply(decode_envelope(stored.data))
                     except ContractError as exc:  # a newer producer's event type: skipped, as projections do
@@ -42,12 +46,26 @@ async def follow(nc: Client, overview: Overview, subject: str) -> None:
             await asyncio.sleep(RETRY_S)
 
 
+class FollowedOverview:
+    """The overview and whether its replay of the log has caught up (the API is ready only then)."""
+
+    def __init__(self) -> None:
+        self.overview = Overview()
+        self.caught_up = {subject: asyncio.Event() for subject in SUBJECTS}
+
+    @property
+    def ready(self) -> bool:
+        return all(event.is_set() for event in self.caught_up.values())
+
+
 @contextlib.asynccontextmanager
-async def overview_followed(nc: Client) -> AsyncIterator[Overview]:
-    overview = Overview()
-    tasks = [asyncio.create_task(follow(nc, overview, subject)) for subject in SUBJECTS]
+async def overview_followed(nc: Client) -> AsyncIterator[FollowedOverview]:
+    followed = FollowedOverview()
+    tasks = [
+        asyncio.create_task(follow(nc, followed.overview, subject, followed.caught_up[subject])) for subject in SUBJECTS
+    ]
     try:
-        yield overview
+        yield followed
     finally:
         for task in tasks:
             task.cancel()

@@ -15,6 +15,7 @@ class StoredEvent:
     sequence: int  # the stream sequence: pass sequence + 1 to resume after it
     subject: str
     data: bytes
+    pending: int = 0  # events on the subject after this one when it was delivered: 0 = caught up
 
 
 async def read_events(
@@ -34,8 +35,9 @@ async def read_events(
                     return
                 yield None
                 continue
-            yield StoredEvent(message.metadata.sequence.stream, message.subject, message.data)
-            if not follow and message.metadata.num_pending == 0:
+            pending = message.metadata.num_pending
+            yield StoredEvent(message.metadata.sequence.stream, message.subject, message.data, pending)
+            if not follow and pending == 0:
                 return
     finally:
         await sub.unsubscribe()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest_asyncio
 from pydantic import SecretStr
 
@@ -62,8 +63,12 @@ async def serving(nats_url: str, data_dir: Path | None = None, **settings_: Any)
     while not server.started:
         assert not task.done(), "uvicorn exited during start-up"
         await asyncio.sleep(0.05)
+    url = f"http://127.0.0.1:{settings.port}"
     try:
-        yield f"http://127.0.0.1:{settings.port}"
+        async with httpx.AsyncClient() as http, asyncio.timeout(60):  # ready: the overview has replayed the log
+            while (await http.get(f"{url}/healthz")).status_code != 200:
+                await asyncio.sleep(0.1)
+        yield url
     finally:
         server.should_exit = True
         await task

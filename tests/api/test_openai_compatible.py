@@ -128,4 +128,4 @@ async def test_a_missing_or_wrong_api_key_is_refused(gateway: InferenceGateway):
         refused = await http.get(f"{gateway.url}/v1/models")
         healthy = await http.get(f"{gateway.url}/healthz")
     assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["error"]["message"]
-    assert healthy.status_code == 200 and healthy.json() == {"nats": "connected"}
+    assert healthy.status_code == 200 and healthy.json() == {"nats": "connected", "overview": "caught_up"}
