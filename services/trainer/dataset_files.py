@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from contracts.events.datasets import FileFormat
-from services.trainer.dataset_formats import NormalizedRows, RawRow, normalize
+from services.trainer.dataset_formats import NormalizedRows, RawRow, normalize, normalized
 from services.trainer.errors import DatasetFormatError, Problem
 
 EXTENSIONS: dict[str, FileFormat] = {".jsonl": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 JSON_COLUMNS = ("messages", "conversations")  # CSV cells holding JSON lists
+JSON_MAX_BYTES = 256 << 20  # a .json array must be parsed whole; larger files must be .jsonl
+PARQUET_BATCH_ROWS = 1024
 
 
 def file_format_of(path: Path) -> FileFormat:
@@ -55,6 +57,21 @@ def load_dataset_file(path: Path, display_name: str | None = None) -> tuple[File
     return fmt, normalize(read_rows(path, fmt), display_name or path.name)
 
 
+def scan_dataset_file(path: Path, display_name: str | None = None) -> tuple[FileFormat, NormalizedRows]:
+    """Format, row counts and problems of a dataset file or folder, read once without keeping its rows
+    (memory bounded by one row, one Parquet row group, or a .json file, which is refused above JSON_MAX_BYTES)."""
+    fmt = file_format_of(path)
+    out = NormalizedRows(data_format=None)
+    for _ in normalized(read_rows(path, fmt), display_name or path.name, out):
+        pass
+    return fmt, out
+
+
+def good_rows(path: Path, fmt: FileFormat, display_name: str | None = None) -> Iterator[tuple[dict[str, Any], int]]:
+    """The file's good rows with their lines, read again one at a time (after scan_dataset_file)."""
+    return normalized(read_rows(path, fmt), display_name or path.name, NormalizedRows(data_format=None))
+
+
 def _jsonl(path: Path) -> Iterator[RawRow]:
     with open(path, encoding="utf-8", errors="replace") as handle:
         for number, text in enumerate(handle, start=1):
@@ -67,6 +84,10 @@ def _jsonl(path: Path) -> Iterator[RawRow]:
 
 
 def _json(path: Path) -> Iterator[RawRow]:
+    if path.stat().st_size > JSON_MAX_BYTES:
+        hint = f"a .json array is read whole: above {JSON_MAX_BYTES >> 20} MiB, give one row per line as .jsonl"
+        yield RawRow(0, None, hint)
+        return
     try:
         data = json.loads(path.read_text(encoding="utf-8", errors="replace") or "[]")
     except json.JSONDecodeError as exc:
@@ -97,16 +118,19 @@ def _decode_json_cells(row: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
-def _parquet(path: Path) -> list[Any]:
+def _parquet(path: Path) -> Iterator[Any]:
+    """Rows one record batch at a time (never the whole table in Python objects)."""
     import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     try:
-        return list(pq.read_table(path).to_pylist())
+        batches = pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH_ROWS)
+        for batch in batches:
+            yield from batch.to_pylist()
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise DatasetFormatError("unreadable Parquet file", [Problem(str(exc), path.name, 0)]) from exc
 
 
-def _hf_disk(path: Path) -> list[Any]:
+def _hf_disk(path: Path) -> Iterable[Any]:
     from datasets import load_from_disk
 
     try:
@@ -117,8 +141,8 @@ def _hf_disk(path: Path) -> list[Any]:
         if "train" not in loaded:
             raise DatasetFormatError("no train split", [Problem("a DatasetDict needs a `train` split", path.name, 0)])
         loaded = loaded["train"]
-    return list(loaded.to_list())
+    return loaded  # type: ignore[no-any-return]  # a Dataset: rows read from its Arrow files one at a time
 
 
-def _numbered(rows: list[Any]) -> Iterator[RawRow]:
+def _numbered(rows: Iterable[Any]) -> Iterator[RawRow]:
     yield from (RawRow(number, row) for number, row in enumerate(rows, start=1))

@@ -7,7 +7,7 @@ Pure: rows come in as already-parsed objects with their line numbers; problems n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,7 @@ class RawRow:
 class NormalizedRows:
     data_format: DataFormat | None
     read: int = 0  # rows in the file, good or bad
+    good: int = 0  # rows without a problem
     rows: list[dict[str, Any]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)  # source line of each row
     problems: list[Problem] = field(default_factory=list)
@@ -60,9 +61,10 @@ def detect_format(row: Any) -> DataFormat | None:
     return None
 
 
-def normalize(raw_rows: Iterable[RawRow], file: str) -> NormalizedRows:
-    """Detect the format from the first parsed row, then convert and check every row."""
-    out = NormalizedRows(data_format=None)
+def normalized(raw_rows: Iterable[RawRow], file: str, out: NormalizedRows) -> Iterator[tuple[dict[str, Any], int]]:
+    """Detect the format from the first parsed row, then convert and check every row, yielding each good
+    row with its line; what is learnt on the way (format, rows read, good rows, problems) goes into
+    `out`, so a file can be checked without holding its rows."""
     for raw in raw_rows:
         if raw.line > 0:  # line 0 carries a whole-file problem, not a row
             out.read += 1
@@ -74,15 +76,23 @@ def normalize(raw_rows: Iterable[RawRow], file: str) -> NormalizedRows:
             if out.data_format is None:
                 keys = sorted(raw.value) if isinstance(raw.value, dict) else type(raw.value).__name__
                 _add(out, Problem(f"unknown row format (got {keys}); {FORMAT_HINT}", file, raw.line))
-                return out
+                return
         row, problems = _convert(out.data_format, raw.value)
         for problem in problems:
             _add(out, Problem(problem.message, file, raw.line, problem.field))
         if not problems:
-            out.rows.append(row)
-            out.lines.append(raw.line)
+            out.good += 1
+            yield row, raw.line
     if out.data_format is None and not out.problems:
         _add(out, Problem("the dataset has no rows; add at least one example", file, 0))
+
+
+def normalize(raw_rows: Iterable[RawRow], file: str) -> NormalizedRows:
+    """Every row converted and checked, the good ones kept (what training reads)."""
+    out = NormalizedRows(data_format=None)
+    for row, line in normalized(raw_rows, file, out):
+        out.rows.append(row)
+        out.lines.append(line)
     return out
 
 

@@ -79,7 +79,7 @@ def _check_rows(ctx: TrainerContext, config: TrainingConfig, dataset: Dataset, m
     if config.eval_split and (held_out < 1 or held_out >= len(rows.rows)):
         message = f"eval_split {config.eval_split} of {len(rows.rows)} rows leaves no eval or no training rows"
         problems.append(Problem(message, field="eval_split"))
-    report = ctx.tokens.measure(model_dir, rows.rows, rows.lines, config.max_seq_length)
+    report = ctx.tokens.measure(model_dir, zip(rows.rows, rows.lines, strict=True), config.max_seq_length)
     for line, length in report.too_long[:MAX_LISTED]:
         message = f"row is {length} tokens, over max_seq_length {config.max_seq_length}: raise it or shorten the row"
         problems.append(Problem(message, name, line, "max_seq_length"))

@@ -7,7 +7,7 @@ and say so in the log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +31,9 @@ class TokenReport:
 
 
 class TokenCounter(Protocol):
-    def measure(
-        self, model_dir: Path, rows: Sequence[dict[str, Any]], lines: Sequence[int], max_seq_length: int
-    ) -> TokenReport: ...
+    def measure(self, model_dir: Path, rows: Iterable[tuple[dict[str, Any], int]], max_seq_length: int) -> TokenReport:
+        """Token statistics of `rows` (each with its source line), read once, one row at a time."""
+        ...
 
 
 class BudgetCheck(Protocol):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from services.runtime.artifacts.hashing import file_sha256, folder_manifest, man
 from services.runtime.event_store import AggregateNotFoundError
 from services.trainer.commands import RegisterBaseModel, RegisterDataset, ValidateDataset
 from services.trainer.context import TrainerContext
-from services.trainer.dataset_files import load_dataset_file
+from services.trainer.dataset_files import good_rows, scan_dataset_file
 from services.trainer.dataset_formats import NormalizedRows
 from services.trainer.domain import BaseModel, Dataset, base_model_id_for, dataset_id_for
 from services.trainer.errors import DatasetFormatError, InvalidBaseModelError, InvalidInputError, Problem, StorageError
@@ -34,10 +35,11 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="greentune-upload-") as scratch:
         path = _source_path(ctx, cmd, Path(scratch))
-        fmt, rows = load_dataset_file(path, cmd.display_name or path.name)
+        name = cmd.display_name or path.name
+        fmt, rows = scan_dataset_file(path, name)  # the rows are read again, one at a time, for their tokens
         if rows.problems:
             raise DatasetFormatError(f"{path.name} was not registered", rows.problems)
-        report = _token_report(ctx, cmd.base_model, rows, cmd.max_seq_length)
+        report = _token_report(ctx, cmd.base_model, rows, good_rows(path, fmt, name), cmd.max_seq_length)
         if report and report.refused:
             problems = [Problem(p.message, path.name, p.line, p.field) for p in report.refused]
             raise DatasetFormatError(f"{path.name} was not registered: {cmd.base_model}'s chat template", problems)
@@ -63,12 +65,15 @@ def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation
 
 def validate_dataset(ctx: TrainerContext, cmd: ValidateDataset, cause: Causation) -> dict[str, Any]:
     if cmd.path is not None:  # a dry run: nothing is stored or recorded
-        _, rows = load_dataset_file(Path(cmd.path))
-        report = _token_report(ctx, cmd.base_model, rows, cmd.max_seq_length) if not rows.problems else None
+        path = Path(cmd.path)
+        fmt, rows = scan_dataset_file(path)
+        good = good_rows(path, fmt)
+        report = _token_report(ctx, cmd.base_model, rows, good, cmd.max_seq_length) if not rows.problems else None
         return _validated(rows, report, cmd.base_model).model_dump(mode="json")
     dataset = load_dataset(ctx.app, cmd.dataset_id or "")
     rows = dataset_rows(ctx.cache, dataset)
-    validated = _validated(rows, _token_report(ctx, cmd.base_model, rows, cmd.max_seq_length), cmd.base_model)
+    kept = zip(rows.rows, rows.lines, strict=True)
+    validated = _validated(rows, _token_report(ctx, cmd.base_model, rows, kept, cmd.max_seq_length), cmd.base_model)
     dataset.record(validated, cause)
     ctx.app.save_aggregates(dataset)
     return {"dataset_id": str(dataset.id), **validated.model_dump(mode="json")}
@@ -121,11 +126,18 @@ def _base_model_source(ctx: TrainerContext, source: str, scratch: Path) -> Path:
         ) from exc
 
 
-def _token_report(ctx: TrainerContext, base_model: str | None, rows: NormalizedRows, limit: int) -> TokenReport | None:
-    if base_model is None or not rows.rows:
+def _token_report(
+    ctx: TrainerContext,
+    base_model: str | None,
+    rows: NormalizedRows,
+    good: Iterable[tuple[dict[str, Any], int]],
+    limit: int,
+) -> TokenReport | None:
+    """Token statistics of the `good` rows under `base_model`'s tokenizer (none without a model or rows)."""
+    if base_model is None or not rows.good:
         return None
     model_dir = base_model_dir(ctx.app, ctx.cache, base_model, tokenizer_only=True)
-    return ctx.tokens.measure(model_dir, rows.rows, rows.lines, limit)
+    return ctx.tokens.measure(model_dir, good, limit)
 
 
 def _validated(rows: NormalizedRows, report: TokenReport | None, base_model: str | None) -> DatasetValidated:

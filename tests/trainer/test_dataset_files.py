@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from services.trainer.dataset_files import load_dataset_file
+from services.trainer import dataset_files
+from services.trainer.dataset_files import good_rows, load_dataset_file, scan_dataset_file
 from services.trainer.errors import DatasetFormatError
 
 CHAT = {"messages": [{"role": "user", "content": "What is x?"}, {"role": "assistant", "content": "pomi"}]}
@@ -124,3 +125,19 @@ def test_an_unknown_row_format_lists_the_formats_that_are_understood(write_file)
 def test_an_unknown_file_extension_is_refused_by_name(write_file):
     with pytest.raises(DatasetFormatError, match=r"data\.txt.*unknown file format '\.txt'"):
         load_dataset_file(write_file("data.txt", "hello"))
+
+
+def test_a_file_is_checked_without_holding_its_rows_and_its_good_rows_are_read_again_one_by_one(write_file):
+    text = jsonl(CHAT, {"messages": []}, CHAT) + "{broken\n"
+    path = write_file("mixed.jsonl", text)
+    fmt, scanned = scan_dataset_file(path)
+    _, loaded = load_dataset_file(path)
+    assert (scanned.read, scanned.good, scanned.rows) == (4, 2, []), "counted, not kept"
+    assert [(p.line, p.field) for p in scanned.problems] == [(p.line, p.field) for p in loaded.problems]
+    assert [line for _, line in good_rows(path, fmt)] == loaded.lines == [1, 3]
+
+
+def test_a_json_array_too_large_to_parse_whole_is_refused_pointing_to_jsonl(write_file, monkeypatch):
+    monkeypatch.setattr(dataset_files, "JSON_MAX_BYTES", 64)
+    _, rows = scan_dataset_file(write_file("big.json", json.dumps([CHAT, CHAT])))
+    assert rows.good == 0 and ".jsonl" in rows.problems[0].message

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +40,14 @@ class HFTokenCounter:
                 ) from exc
         return self._tokenizers[model_dir]
 
-    def measure(
-        self, model_dir: Path, rows: Sequence[dict[str, Any]], lines: Sequence[int], max_seq_length: int
-    ) -> TokenReport:
+    def measure(self, model_dir: Path, rows: Iterable[tuple[dict[str, Any], int]], max_seq_length: int) -> TokenReport:
         tokenizer = self.tokenizer(model_dir)
         lengths: list[int] = []
         too_long: list[tuple[int, int]] = []
         untrained: list[int] = []
         sample = ""
         refused: list[Problem] = []
-        for row, line in zip(rows, lines, strict=True):
+        for row, line in rows:
             try:
                 ids, mask = encode(tokenizer, row)
             except ChatTemplateError as exc:
