@@ -59,7 +59,7 @@ def load_dataset_file(path: Path, display_name: str | None = None) -> tuple[File
 
 def scan_dataset_file(path: Path, display_name: str | None = None) -> tuple[FileFormat, NormalizedRows]:
     """Format, row counts and problems of a dataset file or folder, read once without keeping its rows
-    (memory bounded by one row, one Parquet row group, or a .json file, which is refused above JSON_MAX_BYTES)."""
+    (memory bounded by one row, one Parquet record batch, or a .json file, refused above JSON_MAX_BYTES)."""
     fmt = file_format_of(path)
     out = NormalizedRows(data_format=None)
     for _ in normalized(read_rows(path, fmt), display_name or path.name, out):
