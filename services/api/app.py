@@ -1,8 +1,8 @@
 """The API gateway's FastAPI application and its process entry point (`greentune api serve`).
 
 It holds one NATS connection for its whole life. Commands and lookups are answered by the services
-behind it over `rpc.*`; the dashboard's lists come from an overview it rebuilds from the log at
-start-up and keeps current (services/api/overview.py). It serves the built dashboard at `/`.
+behind it over `rpc.*`; the dashboard's lists come from its overview read model, kept current
+from the log and stored between starts (services/api/overview.py). It serves the built dashboard at `/`.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         app.state.artifacts = open_artifact_store(ArtifactSettings(), kernel.data_dir)
         log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
         try:
-            async with overview_followed(nc) as followed:
-                app.state.overview, app.state.followed = followed.overview, followed
+            overview_path = settings.overview_path or kernel.data_dir / "views" / "api-overview.sqlite"
+            async with overview_followed(nc, overview_path, kernel.stream_replicas) as followed:
+                app.state.overview, app.state.followed = followed.view, followed
                 yield
         finally:
             await nc.drain()
@@ -61,7 +62,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:
-        """200 once NATS is connected and the overview has replayed the log; 503, saying which, before."""
+        """200 once NATS is connected and the overview has caught up with the log; 503, saying which, before."""
         connected, caught_up = request.app.state.nc.is_connected, request.app.state.followed.ready
         body = {
             "nats": "connected" if connected else "reconnecting",

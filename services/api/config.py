@@ -26,6 +26,11 @@ class ApiSettings(BaseSettings):
     max_upload_bytes: int = Field(
         2 * 2**30, ge=1, description="Largest dataset upload, bytes (spooled to disk, then to the artifact store)."
     )
+    overview_path: Path | None = Field(
+        None,
+        description="The API's overview read model (SQLite), kept between starts; default "
+        "<data dir>/views/api-overview.sqlite. Each API process needs its own.",
+    )
     request_timeout_s: float = Field(
         300.0, gt=0, description="How long a request may wait for the inference service (an engine may be starting)."
     )

@@ -1,16 +1,20 @@
-"""The dashboard's overview: jobs, datasets and base models, folded from their events (model versions
-are the registry's: services/api/models_routes.py asks it).
+"""The dashboard's overview: jobs, datasets and base models, folded from their events into SQLite
+(model versions are the registry's: services/api/models_routes.py asks it).
 
-Pure domain code: `apply` takes one decoded envelope at a time, in stream order per subject, and
-ignores what it does not list. The API rebuilds it by replaying the log at start-up and keeps it
-current by following the stream (services/api/overview_feed.py); nothing here is stored.
+A read model like the services' own (services/runtime/views.py): rows and tracking position change
+in one transaction, so the API resumes from where it stopped instead of replaying the log at every
+start (services/api/overview_feed.py feeds it). A job's energy is summed in its own table, so the
+carbon stream may reach it before the trainer's. Lists come newest first, a page at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from eventsourcing.sqlite import SQLiteCursor
+from pydantic import BaseModel
 
 from contracts import Envelope
 from contracts.events.carbon import EmissionsMeasured
@@ -25,10 +29,18 @@ from contracts.events.jobs import (
     TrainingProgressed,
 )
 from contracts.events.models import BaseModelRegistered
+from services.runtime.views import SQLiteView
+
+# What the overview reads (one consumer's filter subjects: they must not overlap).
+OVERVIEW_FILTERS = ("events.trainer.>", "events.carbon.job.>")
 
 
-@dataclass
-class JobRow:
+class JobFailure(BaseModel):
+    category: str
+    message: str
+
+
+class JobRow(BaseModel):
     job_id: str
     name: str | None
     status: str
@@ -43,11 +55,10 @@ class JobRow:
     tokens_per_second: float | None = None
     energy_kwh: float | None = None
     emissions_g: float | None = None
-    failure: dict[str, str] | None = None
+    failure: JobFailure | None = None
 
 
-@dataclass
-class DatasetRow:
+class DatasetRow(BaseModel):
     dataset_id: str
     name: str
     file_format: str
@@ -58,8 +69,7 @@ class DatasetRow:
     data_format: str | None = None
 
 
-@dataclass
-class BaseModelRow:
+class BaseModelRow(BaseModel):
     name: str
     architecture: str
     parameters: int
@@ -69,68 +79,115 @@ class BaseModelRow:
     sha256: str
 
 
-@dataclass
-class Overview:
-    jobs: dict[str, JobRow] = field(default_factory=dict)
-    datasets: dict[str, DatasetRow] = field(default_factory=dict)
-    base_models: dict[str, BaseModelRow] = field(default_factory=dict)
-    _early_energy: dict[str, tuple[float, float]] = field(default_factory=dict)  # carbon seen before the job
+_JOB = "UPDATE jobs SET updated_at = MAX(updated_at, ?), "
 
-    def apply(self, envelope: Envelope) -> None:
-        event, key, at = envelope.event, envelope.aggregate_id, envelope.occurred_at
+
+class OverviewView(SQLiteView):
+    name = "api_overview"
+    tables: ClassVar[dict[str, str]] = {
+        "jobs": "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, name TEXT, status TEXT, base_model TEXT, "
+        "dataset_id TEXT, created_at TEXT, updated_at TEXT, step INTEGER, max_steps INTEGER, epoch REAL, "
+        "last_loss REAL, tokens_per_second REAL, failure_category TEXT, failure_message TEXT)",
+        "jobs_by_age": "CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (created_at DESC, job_id)",
+        "job_energy": "CREATE TABLE IF NOT EXISTS job_energy (job_id TEXT PRIMARY KEY, energy_kwh REAL, "
+        "emissions_g REAL)",
+        "datasets": "CREATE TABLE IF NOT EXISTS datasets (dataset_id TEXT PRIMARY KEY, name TEXT, file_format TEXT, "
+        "size_bytes INTEGER, registered_at TEXT, valid INTEGER, rows INTEGER, data_format TEXT)",
+        "base_models": "CREATE TABLE IF NOT EXISTS base_models (name TEXT PRIMARY KEY, architecture TEXT, "
+        "parameters INTEGER, size_bytes INTEGER, registered_at TEXT, uri TEXT, sha256 TEXT)",
+    }
+
+    version = 0  # bumped after each applied batch or reset: lists cached for one version stay true for it
+
+    def apply(self, items: Sequence[tuple[int, Envelope]]) -> int:
+        applied = super().apply(items)
+        if applied:
+            self.version += 1
+        return applied
+
+    def reset(self) -> None:
+        super().reset()
+        self.version += 1
+
+    def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
+        event, key, at = envelope.event, envelope.aggregate_id, envelope.occurred_at.isoformat()
         match event:
-            case JobRequested():
-                kwh, grams = self._early_energy.pop(key, (None, None))
-                self.jobs[key] = JobRow(
-                    key, event.name, "PENDING", event.config.base_model, event.config.dataset_id, at, at,
-                    energy_kwh=kwh, emissions_g=grams,
-                )  # fmt: skip
-            case EmissionsMeasured() if envelope.aggregate_type == "job":
-                self._add_energy(key, event)
-            case DatasetRegistered():
-                self.datasets[key] = DatasetRow(key, event.name, event.file_format, event.size_bytes, at)
-            case DatasetValidated() if key in self.datasets:
-                row = self.datasets[key]
-                row.valid, row.rows, row.data_format = event.valid, event.rows, event.data_format
-            case BaseModelRegistered():
-                self.base_models[event.name] = BaseModelRow(
-                    event.name, event.architecture, event.parameters, event.size_bytes, at, event.uri, event.sha256
+            case JobRequested(name=name, config=config):
+                cursor.execute(
+                    "INSERT OR IGNORE INTO jobs (job_id, name, status, base_model, dataset_id, created_at, updated_at) "
+                    "VALUES (?, ?, 'PENDING', ?, ?, ?, ?)",
+                    (key, name, config.base_model, config.dataset_id, at, at),
                 )
-            case _ if key in self.jobs and envelope.aggregate_type == "job":
-                self._apply_to_job(self.jobs[key], event)
-                self.jobs[key].updated_at = max(self.jobs[key].updated_at, at)
-
-    def _apply_to_job(self, job: JobRow, event: Any) -> None:
-        match event:
+            case EmissionsMeasured(energy_kwh=kwh, emissions_g=grams) if envelope.aggregate_type == "job":
+                cursor.execute(
+                    "INSERT INTO job_energy VALUES (?, ?, ?) ON CONFLICT (job_id) DO UPDATE SET "
+                    "energy_kwh = energy_kwh + excluded.energy_kwh, emissions_g = emissions_g + excluded.emissions_g",
+                    (key, kwh, grams),
+                )
             case JobQueued():
-                job.status = "QUEUED"
-            case JobStarted():
-                job.status, job.max_steps = "RUNNING", event.max_steps
+                cursor.execute(_JOB + "status = 'QUEUED' WHERE job_id = ?", (at, key))
+            case JobStarted(max_steps=max_steps):
+                cursor.execute(_JOB + "status = 'RUNNING', max_steps = ? WHERE job_id = ?", (at, max_steps, key))
             case TrainingProgressed():
-                job.step, job.epoch, job.last_loss = event.step, event.epoch, event.loss
-                job.max_steps = event.max_steps or job.max_steps
-                job.tokens_per_second = event.tokens_per_second
-            case JobFailed():
-                job.status, job.failure = "FAILED", {"category": event.category, "message": event.message}
-            case JobCompleted():
-                job.status, job.step, job.last_loss = "COMPLETED", event.steps, event.final_loss or job.last_loss
+                cursor.execute(
+                    _JOB + "step = ?, epoch = ?, last_loss = ?, max_steps = COALESCE(?, max_steps), "
+                    "tokens_per_second = ? WHERE job_id = ?",
+                    (at, event.step, event.epoch, event.loss, event.max_steps or None, event.tokens_per_second, key),
+                )
+            case JobFailed(category=category, message=message):
+                cursor.execute(
+                    _JOB + "status = 'FAILED', failure_category = ?, failure_message = ? WHERE job_id = ?",
+                    (at, category, message, key),
+                )
+            case JobCompleted(steps=steps, final_loss=loss):
+                cursor.execute(
+                    _JOB + "status = 'COMPLETED', step = ?, last_loss = COALESCE(?, last_loss) WHERE job_id = ?",
+                    (at, steps, loss, key),
+                )
             case JobCancelled():
-                job.status = "CANCELLED"
+                cursor.execute(_JOB + "status = 'CANCELLED' WHERE job_id = ?", (at, key))
+            case DatasetRegistered():
+                cursor.execute(
+                    "INSERT OR REPLACE INTO datasets (dataset_id, name, file_format, size_bytes, registered_at) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (key, event.name, event.file_format, event.size_bytes, at),
+                )
+            case DatasetValidated():
+                cursor.execute(
+                    "UPDATE datasets SET valid = ?, rows = ?, data_format = ? WHERE dataset_id = ?",
+                    (event.valid, event.rows, event.data_format, key),
+                )
+            case BaseModelRegistered():
+                cursor.execute(
+                    "INSERT OR REPLACE INTO base_models VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (event.name, event.architecture, event.parameters, event.size_bytes, at, event.uri, event.sha256),
+                )
 
-    def _add_energy(self, job_id: str, event: EmissionsMeasured) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:  # the carbon stream is read beside the trainer's: it may come first
-            kwh, grams = self._early_energy.get(job_id, (0.0, 0.0))
-            self._early_energy[job_id] = (kwh + event.energy_kwh, grams + event.emissions_g)
-            return
-        job.energy_kwh = (job.energy_kwh or 0.0) + event.energy_kwh
-        job.emissions_g = (job.emissions_g or 0.0) + event.emissions_g
+    def jobs(self, limit: int, offset: int = 0) -> list[JobRow]:
+        """A page of jobs, newest first: status, progress, last loss, throughput, energy and CO2 so far."""
+        rows = self.query(
+            "SELECT jobs.*, energy_kwh, emissions_g FROM jobs LEFT JOIN job_energy USING (job_id) "
+            "ORDER BY created_at DESC, job_id LIMIT ? OFFSET ?",
+            (limit, offset),
+        )
+        return [_job_row(row) for row in rows]
 
-    def job_rows(self) -> list[dict[str, Any]]:
-        return [asdict(row) for row in sorted(self.jobs.values(), key=lambda r: r.created_at, reverse=True)]
+    def datasets(self, limit: int, offset: int = 0) -> list[DatasetRow]:
+        rows = self.query(
+            "SELECT * FROM datasets ORDER BY registered_at DESC, dataset_id LIMIT ? OFFSET ?", (limit, offset)
+        )
+        return [DatasetRow.model_validate(row) for row in rows]
 
-    def dataset_rows(self) -> list[dict[str, Any]]:
-        return [asdict(row) for row in sorted(self.datasets.values(), key=lambda r: r.registered_at, reverse=True)]
+    def base_models(self) -> list[BaseModelRow]:
+        return [BaseModelRow.model_validate(row) for row in self.query("SELECT * FROM base_models ORDER BY name")]
 
-    def base_model_rows(self) -> list[dict[str, Any]]:
-        return [asdict(row) for row in sorted(self.base_models.values(), key=lambda r: r.name)]
+    def count(self, table: str) -> int:
+        assert table in self.tables, table
+        [row] = self.query(f"SELECT COUNT(*) AS n FROM {table}")
+        return int(str(row["n"]))
+
+
+def _job_row(row: dict[str, Any]) -> JobRow:
+    category, message = row.pop("failure_category"), row.pop("failure_message")
+    failure = JobFailure(category=category, message=message) if category is not None else None
+    return JobRow.model_validate({**row, "failure": failure})

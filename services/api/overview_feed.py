@@ -1,72 +1,99 @@
-"""Keeps the API's Overview current: replays the trainer's and the carbon service's job events from
-the first, then follows them. Each API process holds its own copy (ordered consumers, nothing
-acknowledged), so any number of API processes can run side by side."""
+"""Keeps the API's overview read model current: a ProjectionRunner over the trainer's and the carbon
+service's job events, from the view's stored position on (the first start replays the log from
+sequence 1; later ones only what the API missed while it was down).
+
+Each API process holds its own view file and its own durable consumer, named after the file and
+the host, so any number of API processes can run side by side; two processes on one file are
+refused (the second would split the first's deliveries). A consumer no API has read for a day is
+dropped by the server; the view then makes a new one from its own position.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import fcntl
+import hashlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from nats.aio.client import Client
 
-from contracts import ContractError, decode_envelope
-from services.api.overview import Overview
-from services.runtime.event_feed import read_events
+from services.api.overview import OVERVIEW_FILTERS, OverviewView
+from services.runtime.jetstream import ensure_stream
 from services.runtime.logging import get_logger
+from services.runtime.projection import ProjectionRunner
 
-SUBJECTS = ("events.trainer.>", "events.carbon.job.>")
 RETRY_S = 1.0
+INACTIVE_S = 24 * 3600.0
 log = get_logger("api.overview")
 
 
-async def follow(nc: Client, overview: Overview, subject: str, caught_up: asyncio.Event) -> None:
-    """Apply every event on `subject` to `overview`, for ever; after a broken feed, resume where it stopped.
-    `caught_up` is set once every event the subject held at the start has been applied."""
-    next_sequence = 1
-    while True:
-        try:
-            events = read_events(nc, subject, next_sequence, follow=True)
-            async with contextlib.aclosing(events):
-                async for stored in events:
-                    if stored is None:  # a quiet subject: nothing (more) to replay
-                        caught_up.set()
-                        continue
-                    next_sequence = stored.sequence + 1
-                    if stored.pending == 0:
-                        caught_up.set()
-                    try:
-                        overview.apply(decode_envelope(stored.data))
-                    except ContractError as exc:  # a newer producer's event type: skipped, as projections do
-                        log.error("skipping unreadable event", sequence=stored.sequence, error=str(exc))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # NATS gone for a moment: the next try resumes after the last event applied
-            log.warning("overview feed interrupted; resuming", subject=subject, error=repr(exc))
-            await asyncio.sleep(RETRY_S)
+class OverviewInUseError(RuntimeError):
+    pass
 
 
 class FollowedOverview:
-    """The overview and whether its replay of the log has caught up (the API is ready only then)."""
+    """The overview and whether it has caught up with the log (the API is ready only then)."""
 
-    def __init__(self) -> None:
-        self.overview = Overview()
-        self.caught_up = {subject: asyncio.Event() for subject in SUBJECTS}
+    def __init__(self, view: OverviewView) -> None:
+        self.view = view
+        self.caught_up = asyncio.Event()
 
     @property
     def ready(self) -> bool:
-        return all(event.is_set() for event in self.caught_up.values())
+        return self.caught_up.is_set()
+
+
+def consumer_name(path: Path) -> str:
+    digest = hashlib.sha256(f"{socket.gethostname()}:{path.resolve()}".encode()).hexdigest()[:12]
+    return f"api-overview-{digest}"
+
+
+@contextlib.contextmanager
+def held(path: Path) -> Iterator[None]:
+    """Hold `path`'s lock file for as long as the view is fed from it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OverviewInUseError(
+                f"another API process keeps its overview in {path}: give each API process its own "
+                "GREENTUNE_API_OVERVIEW_PATH (or data dir)"
+            ) from None
+        yield
+
+
+async def follow(nc: Client, runner: ProjectionRunner, caught_up: asyncio.Event, replicas: int) -> None:
+    """Catch up with the log, say so, then apply new events for ever; after a failure, start again
+    from the view's position."""
+    while True:
+        try:
+            await ensure_stream(nc.jetstream(), replicas)  # the API may start before any other service
+            await runner.start()
+            await runner.catch_up(timeout=None)
+            caught_up.set()
+            await runner.run(asyncio.Event())  # until cancelled
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # NATS gone for a moment: the next try resumes after the last event applied
+            log.warning("overview feed interrupted; resuming", error=repr(exc))
+            await asyncio.sleep(RETRY_S)
 
 
 @contextlib.asynccontextmanager
-async def overview_followed(nc: Client) -> AsyncIterator[FollowedOverview]:
-    followed = FollowedOverview()
-    tasks = [
-        asyncio.create_task(follow(nc, followed.overview, subject, followed.caught_up[subject])) for subject in SUBJECTS
-    ]
-    try:
-        yield followed
-    finally:
-        for task in tasks:
+async def overview_followed(nc: Client, path: Path, replicas: int = 1) -> AsyncIterator[FollowedOverview]:
+    with held(path):
+        view = OverviewView.open(path)
+        followed = FollowedOverview(view)
+        runner = ProjectionRunner(
+            nc, view, durable=consumer_name(path), filter_subjects=OVERVIEW_FILTERS, inactive_threshold=INACTIVE_S
+        )
+        task = asyncio.create_task(follow(nc, runner, followed.caught_up, replicas))
+        try:
+            yield followed
+        finally:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(task, return_exceptions=True)

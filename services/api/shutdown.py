@@ -18,7 +18,7 @@ POLL_S = 0.5  # seconds: how soon an idle live feed notices that the server is s
 T = TypeVar("T")
 
 
-def stopping_event(request: Request) -> asyncio.Event:
+async def stopping_event(request: Request) -> asyncio.Event:
     event: asyncio.Event = request.app.state.stopping
     return event
 

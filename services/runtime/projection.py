@@ -4,7 +4,13 @@ A durable pull consumer with explicit acks feeds the view batch by batch, in str
 batch is applied in one view transaction, then acknowledged. A crash between the two redelivers
 the batch and the view's tracking position skips what it already has. If applying fails, the
 batch is nak'ed and comes back later, in order. Events whose contract cannot be read (a type from
-a newer producer) are acknowledged and skipped, the same way live and on rebuild.
+a newer producer) are acknowledged and skipped, the same way live and on rebuild. A view whose
+stream was recreated (another creation time) or rewound (the view is past its last sequence) is
+rebuilt from sequence 1 at start, saying so, rather than read on from a position that means
+nothing there.
+
+FastStream's subscribers ack message by message; this runner applies a batch and its tracking
+position in one view transaction, which is what makes a redelivery harmless, so it stays here.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ class ProjectionRunner:
         batch_size: int = 256,
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
+        inactive_threshold: float | None = None,
     ) -> None:
         self.js = nc.jetstream()
         self.view = view
@@ -46,6 +53,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
+        self.inactive_threshold = inactive_threshold  # seconds unread before the server drops the consumer
         self._sub: nats.js.JetStreamContext.PullSubscription | None = None
         self._pending_after_last_batch: int | None = None  # messages the server still had for us
         self.log = get_logger(f"projection.{durable}")
@@ -59,10 +67,12 @@ class ProjectionRunner:
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start_sequence,
             filter_subjects=self.filter_subjects,
+            inactive_threshold=self.inactive_threshold,
         )
 
     async def start(self) -> None:
         """Bind to the durable consumer, (re)creating it if it is missing or ahead of the view."""
+        await self._follow_stream_origin()
         position = await asyncio.to_thread(self.view.position)
         try:
             info = await self.js.consumer_info(self.stream, self.durable)
@@ -73,6 +83,25 @@ class ProjectionRunner:
         except NotFoundError:
             await self.js.add_consumer(self.stream, self._config(position + 1))
         self._sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+
+    async def _follow_stream_origin(self) -> None:
+        """Reset the view if its position counts in another stream than the one there now."""
+        info = await self.js.stream_info(self.stream)
+        origin = info.created.isoformat() if info.created is not None else None
+        known, position = await asyncio.to_thread(lambda: (self.view.stream_origin(), self.view.position()))
+        recreated = known is not None and origin is not None and known != origin
+        if recreated or position > info.state.last_seq:
+            self.log.warning(
+                "the stream was recreated or rewound under the view; rebuilding the view from sequence 1",
+                view_position=position, stream_last_sequence=info.state.last_seq,
+                view_origin=known, stream_origin=origin,
+            )  # fmt: skip
+            await asyncio.to_thread(self.view.reset)
+            with contextlib.suppress(NotFoundError):
+                await self.js.delete_consumer(self.stream, self.durable)
+            known = None
+        if origin is not None and known != origin:
+            await asyncio.to_thread(self.view.set_stream_origin, origin)
 
     async def process_batch(self) -> int:
         """Fetch, apply and acknowledge one batch; returns the number of messages handled."""
@@ -109,7 +138,7 @@ class ProjectionRunner:
         info = await self._sub.consumer_info()
         return info.num_pending == 0 and info.num_ack_pending == 0
 
-    async def catch_up(self, timeout: float = 60.0) -> None:
+    async def catch_up(self, timeout: float | None = 60.0) -> None:
         """Process until every event in the stream at call time is applied."""
         async with asyncio.timeout(timeout):
             while True:

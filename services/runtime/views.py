@@ -2,7 +2,9 @@
 
 A view's position is the stream sequence of the last event it applied. Applying a batch skips
 events at or below that position, so a redelivered event is applied once; `reset()` empties the
-view for a rebuild from sequence 1. Built on eventsourcing's SQLiteTrackingRecorder.
+view for a rebuild from sequence 1. The view also keeps the identity of the stream its position
+counts in (when the stream was created), so a stream recreated under it is noticed instead of
+read from the old position. Built on eventsourcing's SQLiteTrackingRecorder.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ class View(Protocol):
 
     def reset(self) -> None: ...
 
+    def stream_origin(self) -> str | None: ...
+
+    def set_stream_origin(self, origin: str) -> None: ...
+
+
+_ORIGIN_TABLE = "CREATE TABLE IF NOT EXISTS stream_origin (application_name TEXT PRIMARY KEY, origin TEXT)"
+
 
 class SQLiteView(SQLiteTrackingRecorder):
     """Subclass with `name`, `tables` ({table: CREATE statement}) and `project(cursor, envelope, position)`."""
@@ -41,7 +50,7 @@ class SQLiteView(SQLiteTrackingRecorder):
         return view
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *self.tables.values()]
+        return [*super().construct_create_table_statements(), _ORIGIN_TABLE, *self.tables.values()]
 
     def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         """Write the rows `envelope` (at stream sequence `position`) changes. Override; runs inside the transaction."""
@@ -67,8 +76,18 @@ class SQLiteView(SQLiteTrackingRecorder):
             for table in self.tables:
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute("DELETE FROM tracking WHERE application_name = ?", (self.name,))
+            cursor.execute("DELETE FROM stream_origin WHERE application_name = ?", (self.name,))
             for statement in self.tables.values():
                 cursor.execute(statement)
+
+    def stream_origin(self) -> str | None:
+        """The identity of the stream the position counts in; None before the first start."""
+        rows = self.query("SELECT origin FROM stream_origin WHERE application_name = ?", (self.name,))
+        return str(rows[0]["origin"]) if rows else None
+
+    def set_stream_origin(self, origin: str) -> None:
+        with self.datastore.transaction(commit=True) as cursor:
+            cursor.execute("INSERT OR REPLACE INTO stream_origin VALUES (?, ?)", (self.name, origin))
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, object]]:
         with self.datastore.transaction(commit=False) as cursor:

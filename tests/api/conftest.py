@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,12 +52,12 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def serving(nats_url: str, data_dir: Path | None = None, **settings_: Any) -> AsyncIterator[str]:
-    """The gateway on 127.0.0.1:<free port> with one API key, `tester`, and the artifact store under
-    `data_dir` (the trainer's, when it takes uploads); yields its base URL."""
+    """The gateway on 127.0.0.1:<free port> with one API key, `tester`, and the artifact store and its
+    overview under `data_dir` (the trainer's, when it takes uploads; else a new folder); yields its base URL."""
     import uvicorn
 
     settings = ApiSettings(port=free_port(), keys={"tester": SecretStr(API_KEY)}, **settings_)
-    kernel = KernelSettings(nats_url=nats_url, **({"data_dir": data_dir} if data_dir else {}))
+    kernel = KernelSettings(nats_url=nats_url, data_dir=data_dir or Path(tempfile.mkdtemp(prefix="greentune-api-")))
     app = create_app(settings, kernel)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))
     task = asyncio.create_task(server.serve())

@@ -1,11 +1,13 @@
-"""A read model built live, through failures and redeliveries, equals one rebuilt from sequence 1."""
+"""A read model built live, through failures and redeliveries, equals one rebuilt from sequence 1;
+one whose stream was recreated under it is rebuilt from the new stream, not read on from its old position."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 
-from services.runtime.jetstream import connect
+from contracts.stream import STREAM_NAME
+from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.outbox import OutboxRelay
 from services.runtime.projection import ProjectionRunner
 from tests.fakes import fill, ledger_app
@@ -76,6 +78,30 @@ async def test_rebuild_replaces_whatever_the_view_held(nc, tmp_path):
     await runner.rebuild()
 
     assert view.rows() == before
+
+
+async def test_a_stream_recreated_under_a_view_is_noticed_and_the_view_rebuilt_from_it(nc, tmp_path):
+    old_log = ledger_app(tmp_path / "old")
+    fill(old_log, jobs=3, steps=4)
+    await publish_all(old_log, nc)
+    view = JobBoard.open(tmp_path / "view.sqlite")
+    runner = ProjectionRunner(nc, view, durable="board")
+    await runner.start()
+    await runner.catch_up()
+    assert len(view.rows()) == 3
+
+    js = nc.jetstream()
+    await js.delete_stream(STREAM_NAME)  # an operator recreates the stream: its sequences start again at 1
+    await ensure_stream(js)
+    new_log = ledger_app(tmp_path / "new")
+    fill(new_log, jobs=1, steps=2)
+    await publish_all(new_log, nc)
+
+    restarted = ProjectionRunner(nc, view, durable="board")
+    await restarted.start()
+    await restarted.catch_up()
+    assert len(view.rows()) == 1, "the old stream's jobs are gone, the new one's is there"
+    assert view.position() == new_log.outbox_head()
 
 
 async def _wait_for_position(view, position: int, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,9 @@
 """The dashboard's overview folds jobs, datasets and base models from their events, whatever the
-order in which the trainer's and the carbon service's streams reach it."""
+order in which the trainer's and the carbon service's streams reach it, and lists them a page at a time."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from contracts import Actor, DomainEvent, Envelope
 from contracts.events.carbon import ComponentEnergy, EmissionsMeasured
@@ -9,7 +11,7 @@ from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from contracts.events.jobs import JobFailed, JobQueued, JobRequested, JobStarted, TrainingProgressed
 from contracts.events.models import BaseModelRegistered
 from contracts.training_config import TrainingConfig
-from services.api.overview import Overview
+from services.api.overview import OverviewView
 
 ACTOR = Actor(kind="api_key", id="alice")
 SHA = "0" * 64
@@ -29,12 +31,23 @@ def emissions(kwh: float, grams: float) -> EmissionsMeasured:
     )  # fmt: skip
 
 
+class Overview:
+    """The view on a file of its own, fed one event at a time at increasing stream positions."""
+
+    def __init__(self, path: Path) -> None:
+        self.view, self.position = OverviewView.open(path / "overview.sqlite"), 0
+
+    def apply(self, envelope: Envelope) -> None:
+        self.position += 1
+        assert self.view.apply([(self.position, envelope)]) == 1
+
+
 def requested(name: str) -> JobRequested:
     return JobRequested(name=name, config=TrainingConfig(base_model="tiny", dataset_id="d-1"))
 
 
-def test_a_job_row_follows_the_job_and_sums_its_energy_even_when_carbon_comes_first() -> None:
-    overview = Overview()
+def test_a_job_row_follows_the_job_and_sums_its_energy_even_when_carbon_comes_first(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
     overview.apply(envelope(emissions(0.001, 0.5), "job-1", producer="carbon"))  # read before the trainer's stream
     for event in (
         requested("first"),
@@ -45,26 +58,43 @@ def test_a_job_row_follows_the_job_and_sums_its_energy_even_when_carbon_comes_fi
         overview.apply(envelope(event, "job-1"))
     overview.apply(envelope(emissions(0.002, 1.0), "job-1", producer="carbon"))
 
-    [row] = overview.job_rows()
-    assert (row["status"], row["step"], row["max_steps"], row["last_loss"]) == ("RUNNING", 10, 100, 2.5)
-    assert row["tokens_per_second"] == 900.0 and row["base_model"] == "tiny" and row["dataset_id"] == "d-1"
-    assert abs(row["energy_kwh"] - 0.003) < 1e-12 and abs(row["emissions_g"] - 1.5) < 1e-12
+    [row] = overview.view.jobs(limit=10)
+    assert (row.status, row.step, row.max_steps, row.last_loss) == ("RUNNING", 10, 100, 2.5)
+    assert row.tokens_per_second == 900.0 and row.base_model == "tiny" and row.dataset_id == "d-1"
+    assert row.energy_kwh is not None and abs(row.energy_kwh - 0.003) < 1e-12
+    assert row.emissions_g is not None and abs(row.emissions_g - 1.5) < 1e-12
 
 
-def test_jobs_are_listed_newest_first_and_a_failure_says_why() -> None:
-    overview = Overview()
-    overview.apply(envelope(requested("older"), "job-1"))
-    overview.apply(envelope(requested("newer"), "job-2"))
+def test_jobs_are_listed_newest_first_a_page_at_a_time_and_a_failure_says_why(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
+    for index in range(5):
+        overview.apply(envelope(requested(f"job {index}"), f"job-{index}"))
     overview.apply(envelope(JobFailed(category="ResourceError", message="out of memory: lower batch_size"), "job-1"))
 
-    newer, older = overview.job_rows()
-    assert (newer["name"], newer["status"]) == ("newer", "PENDING")
-    assert older["status"] == "FAILED"
-    assert older["failure"] == {"category": "ResourceError", "message": "out of memory: lower batch_size"}
+    first, second, last = (overview.view.jobs(limit=2, offset=offset) for offset in (0, 2, 4))
+    assert [row.name for row in first + second + last] == ["job 4", "job 3", "job 2", "job 1", "job 0"]
+    assert overview.view.count("jobs") == 5
+    failed = second[1]
+    assert (failed.status, first[0].status) == ("FAILED", "PENDING")
+    assert failed.failure is not None and failed.failure.model_dump() == {
+        "category": "ResourceError", "message": "out of memory: lower batch_size",
+    }  # fmt: skip
 
 
-def test_datasets_carry_their_validation_and_base_models_their_shape() -> None:
-    overview = Overview()
+def test_the_overview_is_kept_between_opens_and_a_redelivered_event_is_applied_once(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
+    overview.apply(envelope(requested("kept"), "job-1"))
+    overview.apply(envelope(emissions(0.001, 0.5), "job-1", producer="carbon"))
+
+    reopened = OverviewView.open(tmp_path / "overview.sqlite")
+    assert reopened.position() == 2
+    assert reopened.apply([(2, envelope(emissions(0.001, 0.5), "job-1", producer="carbon"))]) == 0
+    [row] = reopened.jobs(limit=10)
+    assert (row.name, row.energy_kwh) == ("kept", 0.001)
+
+
+def test_datasets_carry_their_validation_and_base_models_their_shape(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
     registered = DatasetRegistered(name="facts.jsonl", uri="file:///x", sha256=SHA, size_bytes=10, file_format="jsonl")
     overview.apply(envelope(registered, "d-1"))
     overview.apply(envelope(DatasetValidated(valid=False, data_format="messages", rows=3), "d-1"))
@@ -74,8 +104,6 @@ def test_datasets_carry_their_validation_and_base_models_their_shape() -> None:
     )  # fmt: skip
     overview.apply(envelope(model, "tiny"))
 
-    [dataset] = overview.dataset_rows()
-    assert (dataset["name"], dataset["valid"], dataset["rows"], dataset["data_format"]) == (
-        "facts.jsonl", False, 3, "messages",
-    )  # fmt: skip
-    assert overview.base_model_rows()[0]["architecture"] == "LlamaForCausalLM"
+    [dataset] = overview.view.datasets(limit=10)
+    assert (dataset.name, dataset.valid, dataset.rows, dataset.data_format) == ("facts.jsonl", False, 3, "messages")
+    assert overview.view.base_models()[0].architecture == "LlamaForCausalLM"
