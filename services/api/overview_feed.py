@@ -97,3 +97,4 @@ async def overview_followed(nc: Client, path: Path, replicas: int = 1) -> AsyncI
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+            await runner.close()

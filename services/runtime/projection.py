@@ -72,6 +72,7 @@ class ProjectionRunner:
 
     async def start(self) -> None:
         """Bind to the durable consumer, (re)creating it if it is missing or ahead of the view."""
+        await self.close()  # a start after a failure: the previous subscription goes first
         await self._follow_stream_origin()
         position = await asyncio.to_thread(self.view.position)
         try:
@@ -151,12 +152,19 @@ class ProjectionRunner:
     async def rebuild(self, timeout: float = 600.0) -> None:
         """Drop the view and replay the whole stream into it from sequence 1."""
         await asyncio.to_thread(self.view.reset)
-        if self._sub is not None:
-            await self._sub.unsubscribe()
+        await self.close()
         with contextlib.suppress(NotFoundError):
             await self.js.delete_consumer(self.stream, self.durable)
         await self.start()
         await self.catch_up(timeout)
+
+    async def close(self) -> None:
+        """Drop the subscription (its consumer stays): a connection still holding a pull subscription
+        takes its whole drain timeout to close."""
+        if self._sub is not None:
+            sub, self._sub = self._sub, None
+            with contextlib.suppress(Exception):  # the connection may be gone already
+                await sub.unsubscribe()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply events as they arrive until `stop` is set."""
