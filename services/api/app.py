@@ -8,17 +8,21 @@ from the log and stored between starts (services/api/overview.py). It serves the
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from services.api import errors
+from services.api.body_limit import BodyLimit
 from services.api.config import ApiSettings
 from services.api.dashboard import mount_dashboard
 from services.api.jobs_routes import router as jobs_router
+from services.api.key_slots import KeySlots
 from services.api.models_routes import router as models_router
 from services.api.openai_routes import router as openai_router
 from services.api.overview_feed import overview_followed
@@ -55,6 +59,8 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.state.settings = settings
     app.state.stopping = asyncio.Event()  # set by services.api.shutdown.serve when the server stops
     errors.install(app)
+    app.add_middleware(BodyLimit, limit_for=settings.body_limit)
+    app.state.slots = KeySlots(settings.max_concurrent_per_key)
     app.include_router(openai_router)
     app.include_router(overview_router)
     app.include_router(jobs_router)
@@ -75,7 +81,12 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
 
 
 def main() -> None:
-    kernel, settings = KernelSettings(), ApiSettings()
+    try:
+        kernel, settings = KernelSettings(), ApiSettings()
+    except ValidationError as exc:  # said in one line each, without a traceback
+        sys.exit(
+            "greentune api: " + "\n".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+        )
     configure_logging(kernel.log_level)
     serve(create_app(settings, kernel), settings.host, settings.port, kernel.log_level)
 

@@ -16,12 +16,11 @@ class AuthError(Exception):
     """The request carries no valid API key (HTTP 401)."""
 
 
-def actor_for(authorization: str | None, keys: Mapping[str, SecretStr]) -> Actor:
-    """The caller's actor; with no keys configured every caller is `anonymous`."""
+def actor_for(secret: str | None, keys: Mapping[str, SecretStr]) -> Actor:
+    """The actor of the bearer token `secret`; with no keys configured every caller is `anonymous`."""
     if not keys:
         return ANONYMOUS
-    scheme, _, secret = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+    if not secret or not secret.strip():
         raise AuthError("missing API key: send `Authorization: Bearer <your key>`")
     for key_id, expected in keys.items():
         if hmac.compare_digest(secret.strip().encode(), expected.get_secret_value().encode()):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KEY_RECIPE = (
+    "make a key with `python -c 'import secrets; print(\"sk-\" + secrets.token_urlsafe(32))'` and start the API with "
+    'GREENTUNE_API_KEYS=\'{"<key id>": "<that key>"}\''
+)
 
 
 class ApiSettings(BaseSettings):
@@ -17,7 +23,12 @@ class ApiSettings(BaseSettings):
         default_factory=dict,
         description='API keys as JSON, key id -> secret: {"alice": "sk-..."}. Requests then need '
         "`Authorization: Bearer <secret>` and are recorded under the key id. Empty: no auth, every "
-        "request is recorded as key id `anonymous` (fine on 127.0.0.1, not on a network).",
+        "request is recorded as key id `anonymous`: allowed on loopback only, unless allow_anonymous.",
+    )
+    allow_anonymous: bool = Field(
+        False,
+        description="Serve a non-loopback host without API keys (anyone who reaches it may train and chat): "
+        "only behind a proxy of your own that authenticates.",
     )
     dashboard_dir: Path = Field(
         Path(__file__).resolve().parents[2] / "frontend" / "build",
@@ -25,6 +36,12 @@ class ApiSettings(BaseSettings):
     )
     max_upload_bytes: int = Field(
         2 * 2**30, ge=1, description="Largest dataset upload, bytes (spooled to disk, then to the artifact store)."
+    )
+    max_body_bytes: int = Field(
+        16 * 2**20, ge=1, description="Largest request body of every route but uploads, bytes (413 above it)."
+    )
+    max_concurrent_per_key: int = Field(
+        8, ge=1, description="Generations (/v1) and job creations one API key may have running at once (429 above)."
     )
     overview_path: Path | None = Field(
         None,
@@ -34,3 +51,28 @@ class ApiSettings(BaseSettings):
     request_timeout_s: float = Field(
         300.0, gt=0, description="How long a request may wait for the inference service (an engine may be starting)."
     )
+
+    @model_validator(mode="after")
+    def _keys_off_loopback(self) -> ApiSettings:
+        if not self.keys and not self.allow_anonymous and not is_loopback(self.host):
+            raise ValueError(
+                f"GREENTUNE_API_HOST={self.host} exposes the API to the network but no API keys are set, so anyone "
+                f"could use it: {KEY_RECIPE}; or set GREENTUNE_API_ALLOW_ANONYMOUS=true behind a proxy that "
+                "authenticates"
+            )
+        return self
+
+    def body_limit(self, method: str, path: str) -> int:
+        """The largest body a request may send: an upload its file plus the form around it."""
+        if method == "POST" and path == "/api/v1/datasets":
+            return self.max_upload_bytes + 2**16
+        return self.max_body_bytes
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 API_PREFIXES = ("api/", "v1/", "healthz")
@@ -25,7 +25,7 @@ def mount_dashboard(app: FastAPI, build_dir: Path) -> None:
     @app.get("/{path:path}", include_in_schema=False, response_model=None)
     async def dashboard(path: str) -> Response:
         if path.startswith(API_PREFIXES):
-            return PlainTextResponse(f"no route /{path}", status_code=404)
+            raise HTTPException(404, f"no route /{path}: see /docs for the API's routes")
         index = root / "index.html"
         if not index.is_file():
             return PlainTextResponse(BUILD_HINT, status_code=503)

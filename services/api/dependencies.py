@@ -5,9 +5,11 @@ FastAPI runs a plain `def` dependency in its thread pool, which made a list requ
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from nats.aio.client import Client
 
 from contracts import Actor
@@ -19,8 +21,21 @@ from services.registry.client import RegistryClient
 from services.runtime.artifacts import ArtifactStore
 
 
-async def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Actor:
-    return actor_for(authorization, request.app.state.settings.keys)
+class ApiKey(HTTPBearer):
+    """The caller's actor, from `Authorization: Bearer <key>` (documented as the API's security scheme)."""
+
+    async def __call__(self, request: Request) -> Actor:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        return actor_for(credentials.credentials if credentials else None, request.app.state.settings.keys)
+
+
+caller = ApiKey(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")
+
+
+async def capped_caller(request: Request, actor: Annotated[Actor, Depends(caller)]) -> AsyncIterator[Actor]:
+    """The caller, holding one of its key's slots until its response has been sent (key_slots.py)."""
+    with request.app.state.slots.held(actor.id):
+        yield actor
 
 
 async def bus(request: Request) -> Client:
@@ -48,15 +63,17 @@ async def registry(request: Request, actor: Annotated[Actor, Depends(caller)]) -
     return RegistryClient(request.app.state.nc, actor, timeout=request.app.state.settings.request_timeout_s)
 
 
-async def overview(request: Request) -> OverviewView:
+def overview_of(request: Request) -> OverviewView:
+    """The overview read model, read off the app by the list routes themselves: as a dependency of
+    its own it cost each list request 10 us, a fifth of its time in the API."""
     view: OverviewView = request.app.state.overview
     return view
 
 
 Caller = Annotated[Actor, Depends(caller)]
+CappedCaller = Annotated[Actor, Depends(capped_caller)]  # for the work that holds engines or the queue
 Bus = Annotated[Client, Depends(bus)]
 Settings = Annotated[ApiSettings, Depends(settings)]
 Artifacts = Annotated[ArtifactStore, Depends(artifacts)]
 Inference = Annotated[InferenceClient, Depends(inference)]
 Registry = Annotated[RegistryClient, Depends(registry)]
-Overview = Annotated[OverviewView, Depends(overview)]

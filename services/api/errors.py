@@ -1,14 +1,24 @@
-"""Every failure as OpenAI's error body, `{"error": {"message", "type", "param", "code"}}`, with the
-HTTP status an OpenAI client expects (400 bad request, 401 key, 404 model, 503 try again)."""
+"""Every failure in one of two shapes, chosen by the route's prefix: on `/api/v1` RFC 9457 problem
+details (`application/problem+json`: type, title, status, detail, plus `code` and the `problems`
+list naming file, line and field); on `/v1` OpenAI's error body, `{"error": {"message", "type",
+"param", "code"}}`, which OpenAI clients read. The statuses are the same for both: 400 bad input,
+401 key, 404 unknown, 409 conflict, 413 too large, 503 try again.
+
+Routes raise `ApiProblem` (or let a service's error through); the handlers here render it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
 import nats.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 from services.api.auth import AuthError
 from services.carbon.domain import CarbonError, UnknownSubjectError
@@ -24,17 +34,93 @@ from services.inference.domain import (
 )
 from services.registry import domain as registry
 from services.runtime.errors import BusUnavailableError
+from services.runtime.logging import get_logger
 
-INFERENCE_STATUS: list[tuple[type[InferenceError], int, str]] = [  # first match wins
-    (UnknownModelError, 404, "invalid_request_error"),
-    (UnknownAdapterError, 404, "invalid_request_error"),
-    (InvalidRequestError, 400, "invalid_request_error"),
-    (PromptTooLongError, 400, "invalid_request_error"),
-    (AdapterBaseMismatchError, 400, "invalid_request_error"),
-    (CapacityError, 503, "server_error"),
-    (EngineFailedError, 503, "server_error"),
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_TYPE = "urn:greentune:problem:"  # + code: the problem's `type`
+log = get_logger("api.errors")
+
+
+class ProblemItem(BaseModel):
+    """One thing wrong with the request: where (file, line, field) and what to do."""
+
+    message: str
+    file: str | None = None
+    line: int | None = None
+    field: str | None = None
+
+
+class ProblemDetails(BaseModel):
+    """An error answer of `/api/v1` (RFC 9457), with greentune's `code` and `problems`."""
+
+    type: str = Field(description=f"`{PROBLEM_TYPE}<code>`: names the kind of problem.")
+    title: str = Field(description="The HTTP status's phrase.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong and what to do about it.")
+    code: str = Field(description="Machine-readable kind: `validation_error`, `not_servable`, an error class name...")
+    problems: list[ProblemItem] = Field(default_factory=list, description="Each input at fault, when known.")
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="`invalid_request_error` (4xx) or `server_error` (5xx).")
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """An error answer of `/v1`, as OpenAI sends it."""
+
+    error: OpenAIErrorDetail
+
+
+def _error_responses(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {
+        "4XX": {"model": model, "description": "Refused: the request is invalid, unauthorised or names nothing known."},
+        "5XX": {"model": model, "description": "A service behind the API is unavailable or failed."},
+    }
+
+
+PROBLEM_RESPONSES = _error_responses(ProblemDetails)  # each /api/v1 router's documented errors
+OPENAI_RESPONSES = _error_responses(OpenAIError)  # the /v1 router's
+
+
+class ApiProblem(HTTPException):
+    """A request the API answers with an error status (an HTTPException, so FastAPI lets it through
+    even when it is raised while a body is read)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        problems: Sequence[ProblemItem] = (),
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status, detail, headers)
+        self.status, self.code, self.param, self.problems = status, code, param, list(problems)
+
+    def problem(self) -> ProblemDetails:
+        return ProblemDetails(
+            type=PROBLEM_TYPE + self.code,
+            title=HTTPStatus(self.status).phrase,
+            status=self.status,
+            detail=self.detail,
+            code=self.code,
+            problems=self.problems,
+        )
+
+
+INFERENCE_STATUS: list[tuple[type[InferenceError], int]] = [  # first match wins; else 500
+    (UnknownModelError, 404),
+    (UnknownAdapterError, 404),
+    (InvalidRequestError, 400),
+    (PromptTooLongError, 400),
+    (AdapterBaseMismatchError, 400),
+    (CapacityError, 503),
+    (EngineFailedError, 503),
 ]
-
 
 REGISTRY_STATUS: list[tuple[type[registry.RegistryError], int]] = [  # first match wins; else 400
     (registry.UnknownModelError, 404),
@@ -43,7 +129,6 @@ REGISTRY_STATUS: list[tuple[type[registry.RegistryError], int]] = [  # first mat
     (registry.VersionFailedVerificationError, 409),
     (registry.VersionStillAliasedError, 409),
 ]
-
 
 TRAINER_STATUS = {  # a trainer refusal's category -> HTTP status
     "ValidationError": 400,
@@ -55,52 +140,87 @@ TRAINER_STATUS = {  # a trainer refusal's category -> HTTP status
 }
 
 
-def error_body(message: str, kind: str, code: str | None, param: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+def problem_for(exc: Exception) -> ApiProblem:
+    """The error answer for an exception raised while serving a request."""
+    match exc:
+        case ApiProblem():
+            return exc
+        case InferenceError():
+            status = next((s for cls, s in INFERENCE_STATUS if isinstance(exc, cls)), 500)
+            return ApiProblem(status, exc.code, str(exc))
+        case CarbonError():
+            return ApiProblem(404 if isinstance(exc, UnknownSubjectError) else 400, type(exc).__name__, str(exc))
+        case registry.RegistryError():
+            status = next((s for cls, s in REGISTRY_STATUS if isinstance(exc, cls)), 400)
+            return ApiProblem(status, type(exc).__name__, str(exc))
+        case AuthError():
+            return ApiProblem(401, "invalid_api_key", str(exc), headers={"WWW-Authenticate": "Bearer"})
+        case nats.errors.NoRespondersError() | BusUnavailableError():
+            detail = f"a service behind the API is not running ({exc}): start it, or everything with `greentune up`"
+            return ApiProblem(503, "service_unavailable", detail)
+        case nats.errors.TimeoutError() | TimeoutError():
+            detail = "a service behind the API did not answer in time (an engine may be starting): try again"
+            return ApiProblem(503, "timeout", detail, headers={"Retry-After": "5"})
+        case RequestValidationError():
+            return _invalid_request(exc)
+        case HTTPException():
+            code = HTTPStatus(exc.status_code).phrase.lower().replace(" ", "_")
+            return ApiProblem(exc.status_code, code, str(exc.detail), headers=dict(exc.headers or {}))
+    log.exception("unexpected error serving a request", exc_info=exc)
+    return ApiProblem(500, "internal_error", f"internal error ({type(exc).__name__}); see the API's log")
 
 
-def response_for(exc: Exception) -> JSONResponse:
-    """The HTTP answer for an error raised while serving a request."""
-    if isinstance(exc, InferenceError):
-        status, kind = next(((s, k) for cls, s, k in INFERENCE_STATUS if isinstance(exc, cls)), (500, "server_error"))
-        return JSONResponse(error_body(str(exc), kind, exc.code), status_code=status)
-    if isinstance(exc, CarbonError):
-        status = 404 if isinstance(exc, UnknownSubjectError) else 400
-        return JSONResponse(error_body(str(exc), "invalid_request_error", type(exc).__name__), status_code=status)
-    if isinstance(exc, registry.RegistryError):
-        status = next((s for cls, s in REGISTRY_STATUS if isinstance(exc, cls)), 400)
-        return JSONResponse(error_body(str(exc), "invalid_request_error", type(exc).__name__), status_code=status)
-    if isinstance(exc, AuthError):
-        return JSONResponse(error_body(str(exc), "invalid_request_error", "invalid_api_key"), status_code=401)
-    if isinstance(exc, (nats.errors.NoRespondersError, BusUnavailableError)):
-        message = f"a service behind the API is not running ({exc}): start it, or everything with `greentune up`"
-        return JSONResponse(error_body(message, "server_error", "service_unavailable"), status_code=503)
-    if isinstance(exc, (nats.errors.TimeoutError, TimeoutError)):
-        message = "the inference service did not answer in time; it may be starting an engine: try again"
-        return JSONResponse(error_body(message, "server_error", "timeout"), status_code=503)
-    raise exc
-
-
-def _invalid_body(_: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def _invalid_request(exc: RequestValidationError) -> ApiProblem:
     problems = []
     for error in exc.errors():
-        field = ".".join(str(part) for part in error["loc"] if part != "body")
-        problems.append(f"{field}: {error['msg']}" if field else error["msg"])
-    first = ".".join(str(p) for p in exc.errors()[0]["loc"] if p != "body") if exc.errors() else None
+        where = [str(part) for part in error["loc"]]
+        field = ".".join(where[1:] if where[:1] in (["body"], ["query"], ["path"], ["header"]) else where)
+        problems.append(ProblemItem(message=error["msg"], field=field or None))
+    detail = "invalid request: " + "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in problems)
+    return ApiProblem(400, "validation_error", detail, problems, param=problems[0].field if problems else None)
+
+
+def openai_error(message: str, status: int, code: str | None, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error body (also sent inside a stream that fails after its 200)."""
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return OpenAIError(error=OpenAIErrorDetail(message=message, type=kind, param=param, code=code)).model_dump()
+
+
+def render(request: Request, problem: ApiProblem) -> JSONResponse:
+    if request.url.path.startswith("/v1/"):
+        body = openai_error(problem.detail, problem.status, problem.code, problem.param)
+        return JSONResponse(body, status_code=problem.status, headers=problem.headers)
     return JSONResponse(
-        error_body("invalid request body: " + "; ".join(problems), "invalid_request_error", "invalid_request", first),
-        status_code=400,
+        problem.problem().model_dump(mode="json"),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_JSON,
     )
 
 
-def _known(_: Request, exc: Exception) -> JSONResponse:
-    return response_for(exc)
+def _handle(request: Request, exc: Exception) -> JSONResponse:
+    return render(request, problem_for(exc))
+
+
+def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI documents an error model under the route's media type: on /api/v1 it is problem+json."""
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
+    for path, operations in schema.get("paths", {}).items():
+        if path.startswith("/api/v1/"):
+            for operation in operations.values():
+                for status in ("4XX", "5XX"):
+                    if status in operation.get("responses", {}):
+                        operation["responses"][status]["content"] = {PROBLEM_JSON: problem}
+    return schema
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _invalid_body)
-    refusals = (InferenceError, CarbonError, registry.RegistryError, AuthError)
+    def openapi() -> dict[str, Any]:
+        return _document_problems(FastAPI.openapi(app))  # FastAPI builds it once; this is idempotent
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_exception_handler(Exception, _handle)  # what nothing else caught: a 500 in the same shape
+    handled = (ApiProblem, InferenceError, CarbonError, registry.RegistryError, AuthError, RequestValidationError)
     unavailable = (BusUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError)
-    for error in (*refusals, *unavailable):
-        app.add_exception_handler(error, _known)
+    for error in (*handled, *unavailable, HTTPException):
+        app.add_exception_handler(error, _handle)

@@ -1,8 +1,8 @@
 """`/api/v1`: datasets and fine-tuning jobs over the trainer's commands, a job's carbon report, and
 a job's live event feed (server-sent events, replayed from the log, resumable with Last-Event-ID).
 
-The gateway only forwards: the trainer validates and records, and a refusal comes back with its
-category (HTTP status), message and problems (file, line, field) unchanged.
+The gateway only forwards: the trainer validates and records, and a refusal comes back as problem
+details with its category's HTTP status, its message and problems (file, line, field) unchanged.
 """
 
 from __future__ import annotations
@@ -14,40 +14,44 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Header, Query, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 from nats.aio.client import Client
+from pydantic import BaseModel
 
 from contracts import ContractError, decode_envelope
 from contracts.subjects import TOKEN
-from services.api.dependencies import Artifacts, Bus, Caller, Settings
-from services.api.errors import TRAINER_STATUS, error_body
+from contracts.training_config import TrainingConfig
+from services.api.dependencies import Artifacts, Bus, Caller, CappedCaller, Settings
+from services.api.errors import PROBLEM_RESPONSES, TRAINER_STATUS, ApiProblem, ProblemItem
 from services.api.shutdown import POLL_S, Stopping, until_stopping
-from services.carbon.client import CarbonClient
+from services.carbon.client import CarbonClient, JobFootprint
 from services.runtime.artifacts import ArtifactStore, StoredObject, layout
 from services.runtime.event_feed import StoredEvent, read_events
 from services.trainer.adapters.rpc import call
 from services.trainer.commands import CancelJob, Command, CreateJob, GetJob, RegisterDataset
+from services.trainer.replies import CancelRequested, DatasetRegistration, JobCreated, JobDetail
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+Reply = TypeVar("Reply", bound=BaseModel)
 KEEP_ALIVE_S = 15.0
 
 
 JobId = Annotated[str, PathParam(pattern=TOKEN.pattern, description="The job's id (letters, digits, - and _).")]
 
 
-async def _trainer(nc: Client, command: Command, status: int = 200) -> JSONResponse:
+async def _trainer(nc: Client, command: Command, reply_model: type[Reply]) -> Reply:
+    """The trainer's answer to `command`, or its refusal raised as an ApiProblem."""
     reply = await call(nc, command, timeout=300)
     if reply["ok"]:
-        return JSONResponse(reply["result"], status_code=status)
+        return reply_model.model_validate(reply["result"])
     error = reply["error"]
-    body = error_body(error["message"], error["category"], error["type"])
-    body["error"]["problems"] = error.get("problems", [])
-    return JSONResponse(body, status_code=TRAINER_STATUS.get(error["category"], 500))
+    problems = [ProblemItem.model_validate(problem) for problem in error.get("problems", [])]
+    raise ApiProblem(TRAINER_STATUS.get(error["category"], 500), error["type"], error["message"], problems)
 
 
 @router.post("/datasets", status_code=201)
@@ -60,7 +64,7 @@ async def upload_dataset(
     base_model: Annotated[str | None, Form(description="Model whose tokenizer gives token statistics.")] = None,
     max_seq_length: Annotated[int, Form(ge=8)] = 2048,
     display_name: Annotated[str | None, Form(max_length=200)] = None,
-) -> JSONResponse:
+) -> DatasetRegistration:
     """Store and validate a dataset file; refused as a whole (nothing stored) with every bad row.
     The bytes go to the artifact store (uploads/<id>); only their reference is sent to the trainer,
     and the upload is removed once the trainer has answered (it keeps its own copy of a dataset)."""
@@ -70,7 +74,7 @@ async def upload_dataset(
             f"{filename} is {file.size:,} bytes; uploads are limited to {settings.max_upload_bytes:,} "
             "(GREENTUNE_API_MAX_UPLOAD_BYTES), or register the file by path with `greentune datasets register`"
         )
-        return JSONResponse(error_body(message, "ValidationError", "upload_too_large", "file"), status_code=413)
+        raise ApiProblem(413, "upload_too_large", message, [ProblemItem(message="too large", field="file")])
     prefix = layout.upload(uuid.uuid4().hex)
     try:
         stored = await asyncio.to_thread(_put_upload, artifacts, f"{prefix}/file", file)
@@ -83,7 +87,7 @@ async def upload_dataset(
             max_seq_length=max_seq_length,
             display_name=display_name,
         )
-        return await _trainer(nc, command, status=201)
+        return await _trainer(nc, command, DatasetRegistration)
     finally:
         await asyncio.to_thread(artifacts.delete_prefix, prefix)
 
@@ -98,30 +102,48 @@ def _put_upload(artifacts: ArtifactStore, key: str, file: UploadFile) -> StoredO
         return artifacts.put_file(key, local)
 
 
+JobName = Annotated[str | None, Query(max_length=200, description="A human name for the job.")]
+Reason = Annotated[str | None, Query(max_length=1000, description="Why, for the audit history.")]
+
+
 @router.post("/jobs", status_code=201)
-async def create_job(nc: Bus, actor: Caller, config: dict[str, Any], name: str | None = None) -> JSONResponse:
+async def create_job(nc: Bus, actor: CappedCaller, config: TrainingConfig, name: JobName = None) -> JobCreated:
     """Queue a fine-tuning job; the body is its TrainingConfig (every invalid field is reported)."""
-    return await _trainer(nc, CreateJob(actor=actor, config=config, job_name=name), status=201)
+    command = CreateJob(actor=actor, config=config.model_dump(mode="json", exclude_unset=True), job_name=name)
+    return await _trainer(nc, command, JobCreated)
 
 
 @router.get("/jobs/{job_id}")
-async def get_job(nc: Bus, actor: Caller, job_id: JobId) -> JSONResponse:
-    return await _trainer(nc, GetJob(actor=actor, job_id=job_id))
+async def get_job(nc: Bus, actor: Caller, job_id: JobId) -> JobDetail:
+    """The job as its event history leaves it: status, attempts, progress, checkpoint, exports, config."""
+    return await _trainer(nc, GetJob(actor=actor, job_id=job_id), JobDetail)
 
 
 @router.post("/jobs/{job_id}/cancel", status_code=202)
-async def cancel_job(nc: Bus, actor: Caller, job_id: JobId, reason: str | None = None) -> JSONResponse:
+async def cancel_job(nc: Bus, actor: Caller, job_id: JobId, reason: Reason = None) -> CancelRequested:
     """Ask a job to stop; it ends CANCELLED (watch its events for JobCancelled)."""
-    return await _trainer(nc, CancelJob(actor=actor, job_id=job_id, reason=reason), status=202)
+    return await _trainer(nc, CancelJob(actor=actor, job_id=job_id, reason=reason), CancelRequested)
 
 
 @router.get("/jobs/{job_id}/carbon")
-async def job_carbon(nc: Bus, _: Caller, job_id: JobId) -> dict[str, Any]:
+async def job_carbon(nc: Bus, _: Caller, job_id: JobId) -> JobFootprint:
     """The job's kWh and gCO2eq, per component, with how each figure was measured."""
     return await CarbonClient(nc).job(job_id)
 
 
-@router.get("/jobs/{job_id}/events", response_model=None)
+class EventFeed(StreamingResponse):
+    """How the events route is documented: server-sent events (it returns an EventSourceResponse,
+    which as `response_class` would make FastAPI treat the route as an event generator)."""
+
+    media_type = "text/event-stream"
+
+
+FEED_SCHEMA: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "The events."}
+}
+
+
+@router.get("/jobs/{job_id}/events", response_model=None, response_class=EventFeed, responses=FEED_SCHEMA)
 async def job_events(
     nc: Bus,
     _: Caller,

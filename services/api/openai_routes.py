@@ -18,14 +18,14 @@ from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from services.api import translate
-from services.api.dependencies import Caller, Inference
-from services.api.errors import error_body
+from services.api.dependencies import Caller, CappedCaller, Inference
+from services.api.errors import OPENAI_RESPONSES, openai_error
 from services.api.openai_wire import ChatCompletionRequest, CommonFields, CompletionRequest
 from services.inference import protocol as rpc
 from services.inference.client import InferenceClient
 from services.inference.domain import InferenceError
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=OPENAI_RESPONSES)
 
 
 @router.get("/models")
@@ -43,7 +43,7 @@ async def list_models(client: Inference, _: Caller) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, client: Inference, actor: Caller) -> Any:
+async def chat_completions(body: ChatCompletionRequest, client: Inference, actor: CappedCaller) -> Any:
     response_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     request = translate.chat_request(body, actor, response_id)
     if body.stream:
@@ -53,7 +53,7 @@ async def chat_completions(body: ChatCompletionRequest, client: Inference, actor
 
 
 @router.post("/completions", response_model=None)
-async def completions(body: CompletionRequest, client: Inference, actor: Caller) -> Any:
+async def completions(body: CompletionRequest, client: Inference, actor: CappedCaller) -> Any:
     """One prompt, or a list of prompts answered as one batch (choices in the prompts' order)."""
     response_id, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
@@ -94,7 +94,7 @@ async def _stream(
                     return
                 chunk = await anext(chunks)
         except InferenceError as exc:  # after the 200 went out: OpenAI's in-stream error event
-            yield event(error_body(str(exc), "server_error", exc.code))
+            yield event(openai_error(str(exc), 500, exc.code))
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
 

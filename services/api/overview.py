@@ -30,6 +30,7 @@ from contracts.events.jobs import (
 )
 from contracts.events.models import BaseModelRegistered
 from services.runtime.views import SQLiteView
+from services.trainer.domain import JobStatus
 
 # What the overview reads (one consumer's filter subjects: they must not overlap).
 OVERVIEW_FILTERS = ("events.trainer.>", "events.carbon.job.>")
@@ -43,7 +44,7 @@ class JobFailure(BaseModel):
 class JobRow(BaseModel):
     job_id: str
     name: str | None
-    status: str
+    status: JobStatus
     base_model: str
     dataset_id: str
     created_at: datetime

@@ -8,15 +8,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
-from services.api.dependencies import Caller, Overview
+from services.api.dependencies import Caller, overview_of
+from services.api.errors import PROBLEM_RESPONSES
 from services.api.overview import BaseModelRow, DatasetRow, JobRow, OverviewView
 
-router = APIRouter(prefix="/api/v1")
-Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page.")]
-Offset = Annotated[int, Query(ge=0, description="Rows to skip: the previous page's `next_offset`.")]
+router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
+
+
+class PageQuery(BaseModel):
+    """Which page of a list: `limit` rows after the first `offset`."""
+
+    limit: int = Field(100, ge=1, le=1000, description="Rows per page.")
+    offset: int = Field(0, ge=0, le=10**12, description="Rows to skip: the previous page's `next_offset`.")
+
+
+Page = Annotated[PageQuery, Query()]
 
 
 class JobsPage(BaseModel):
@@ -61,28 +70,31 @@ def next_offset(offset: int, shown: int, total: int) -> int | None:
 
 
 @router.get("/jobs", response_model=JobsPage)
-async def list_jobs(_: Caller, overview: Overview, limit: Limit = 100, offset: Offset = 0) -> Response:
+async def list_jobs(request: Request, _: Caller, page: Page) -> Response:
     """Jobs, newest first: status, progress, last loss, throughput, energy and CO2 so far."""
+    overview = overview_of(request)
 
     def build() -> JobsPage:
-        jobs, total = overview.jobs(limit, offset), overview.count("jobs")
-        return JobsPage(jobs=jobs, total=total, next_offset=next_offset(offset, len(jobs), total))
+        jobs, total = overview.jobs(page.limit, page.offset), overview.count("jobs")
+        return JobsPage(jobs=jobs, total=total, next_offset=next_offset(page.offset, len(jobs), total))
 
-    return pages.get(overview, ("jobs", limit, offset), build)
+    return pages.get(overview, ("jobs", page.limit, page.offset), build)
 
 
 @router.get("/datasets", response_model=DatasetsPage)
-async def list_datasets(_: Caller, overview: Overview, limit: Limit = 100, offset: Offset = 0) -> Response:
+async def list_datasets(request: Request, _: Caller, page: Page) -> Response:
     """Registered datasets, newest first, with their validation outcome."""
+    overview = overview_of(request)
 
     def build() -> DatasetsPage:
-        datasets, total = overview.datasets(limit, offset), overview.count("datasets")
-        return DatasetsPage(datasets=datasets, total=total, next_offset=next_offset(offset, len(datasets), total))
+        datasets, total = overview.datasets(page.limit, page.offset), overview.count("datasets")
+        return DatasetsPage(datasets=datasets, total=total, next_offset=next_offset(page.offset, len(datasets), total))
 
-    return pages.get(overview, ("datasets", limit, offset), build)
+    return pages.get(overview, ("datasets", page.limit, page.offset), build)
 
 
 @router.get("/base-models", response_model=BaseModels)
-async def list_base_models(_: Caller, overview: Overview) -> Response:
+async def list_base_models(request: Request, _: Caller) -> Response:
     """The base models jobs may fine-tune (`config.base_model` takes the name)."""
+    overview = overview_of(request)
     return pages.get(overview, ("base_models", 0, 0), lambda: BaseModels(base_models=overview.base_models()))

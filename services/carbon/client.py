@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import Actor
 from contracts.training_config import TrainingConfig
@@ -33,6 +34,63 @@ _ERRORS: dict[str, type[CarbonError]] = {
 }
 
 
+class IntensityUsed(BaseModel):
+    g_per_kwh: float
+    source: str
+    is_fallback: bool
+    country_iso_code: str | None = None
+    region: str | None = None
+    pue: float
+
+
+class HowMeasured(BaseModel):
+    """Each component's metering method and the grid intensities behind a footprint."""
+
+    cpu: list[str]
+    gpu: list[str]
+    ram: list[str]
+    intensity: list[IntensityUsed]
+
+
+class UnmeasuredGap(BaseModel):
+    """Time an attempt killed before its final measurement left unmeasured (in no total)."""
+
+    attempt: int | None = None
+    last_attempt: int | None = None
+    after_sequence: int | None = None
+    seconds: float | None = None
+    note: str
+
+
+class JobFootprint(BaseModel):
+    """A job's energy and CO2 (the sums of its measured intervals) with how each figure was measured,
+    beside the job's row in the carbon read model (name, status, tokens, forecast...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    job_id: str
+    name: str | None = None
+    status: str | None = None
+    intervals: int = Field(description="Measured intervals summed.")
+    energy_kwh: float
+    emissions_g: float = Field(description="gCO2eq.")
+    duration_s: float
+    cpu_kwh: float
+    gpu_kwh: float
+    ram_kwh: float
+    last_sequence: int | None = None
+    final_seen: bool = Field(description="The job's last measurement arrived: the totals are final.")
+    intensity_fallback: bool = Field(description="Some interval used a fallback grid intensity.")
+    how_measured: HowMeasured
+    missing_sequences: list[int] = Field(description="Interval numbers not (yet) received.")
+    unmeasured: list[UnmeasuredGap] = Field(default_factory=list)
+    unmeasured_seconds: float = 0.0
+    g_per_1k_trained_tokens: float | None = None
+    kwh_per_1k_trained_tokens: float | None = None
+    forecast_kwh: float | None = None
+    forecast_g: float | None = None
+
+
 class CarbonClient:
     def __init__(self, nc: Client, timeout: float = 10.0) -> None:
         self.nc, self.timeout = nc, timeout
@@ -49,10 +107,9 @@ class CarbonClient:
         result.pop("fraction_used", None)
         return BudgetDecision(**result)
 
-    async def job(self, job_id: str) -> dict[str, Any]:
+    async def job(self, job_id: str) -> JobFootprint:
         """kWh, gCO2eq, per-component figures and how each was measured."""
-        report: dict[str, Any] = await self.ask("job", {"job_id": job_id})
-        return report
+        return JobFootprint.model_validate(await self.ask("job", {"job_id": job_id}))
 
 
 class BudgetGate:

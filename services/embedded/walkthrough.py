@@ -196,6 +196,6 @@ async def carbon_report(nc: Client, job_id: str, say: Say, timeout: float = 120)
 
 async def _job_report(carbon: CarbonClient, job_id: str) -> dict[str, Any] | None:
     try:
-        return await carbon.job(job_id)
+        return (await carbon.job(job_id)).model_dump(mode="json")
     except Exception:  # not in the read model yet
         return None

@@ -11,11 +11,14 @@ message; no registry answering is BusUnavailableError.
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from nats.aio.client import Client
+from pydantic import BaseModel, Field
 
 from contracts import Actor
+from contracts.events.models import ArtifactRef
 from services.registry import domain
 from services.registry.adapters.rpc_server import SUBJECT_PREFIX
 from services.runtime import rpc
@@ -23,6 +26,26 @@ from services.runtime import rpc
 _ERRORS: dict[str, type[domain.RegistryError]] = {
     c.__name__: c for c in vars(domain).values() if isinstance(c, type) and issubclass(c, domain.RegistryError)
 }
+
+
+class ModelVersionRow(BaseModel):
+    """One registered version of a fine-tuned model, with its lineage, state and footprint."""
+
+    name: str
+    version: int
+    job_id: str = Field(description="The job that trained it.")
+    base_model: str
+    dataset_id: str
+    registered_at: datetime
+    artifacts: list[ArtifactRef]
+    status: Literal["active", "deprecated", "deleted"]
+    deleted_at: datetime | None = None
+    purged: bool = Field(description="A deleted version's artifacts are gone from the store.")
+    verified: bool | None = Field(description="The verification verdict; None while not yet verified.")
+    aliases: list[str]
+    final_loss: float | None = None
+    energy_kwh: float | None = Field(None, description="Energy of the job that trained it.")
+    emissions_g: float | None = Field(None, description="gCO2eq of the job that trained it.")
 
 
 class RegistryRefusedError(domain.RegistryError):
@@ -45,3 +68,7 @@ class RegistryClient:
         kind, message = reply["error"]["type"], reply["error"]["message"]
         error = _ERRORS.get(kind)
         raise error(message) if error is not None else RegistryRefusedError(kind, message)
+
+    async def version_rows(self) -> list[ModelVersionRow]:
+        """Every version of every model, newest first, deleted and failed ones included."""
+        return [ModelVersionRow.model_validate(row) for row in await self.ask("version_rows")]

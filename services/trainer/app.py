@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
+from pydantic import BaseModel
 
 from services.carbon.client import BudgetGate, CarbonClient
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
@@ -75,7 +76,7 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
             else AllowAllBudgets()
         )
 
-    async def handle(command: Command) -> dict[str, object]:
+    async def handle(command: Command) -> BaseModel:
         result = await handlers.handle(ctx, command)
         relay.notify()  # publish what the command recorded now, not at the next poll
         return result

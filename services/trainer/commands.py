@@ -98,8 +98,9 @@ COMMANDS: tuple[type[Command], ...] = (
 )
 
 
-def ok(result: dict[str, Any]) -> dict[str, Any]:
-    return {"ok": True, "result": result}
+def ok(result: BaseModel) -> dict[str, Any]:
+    """The reply to a command that succeeded: its reply model (services/trainer/replies.py)."""
+    return {"ok": True, "result": result.model_dump(mode="json")}
 
 
 def refused(error: dict[str, Any]) -> dict[str, Literal[False] | dict[str, Any]]:

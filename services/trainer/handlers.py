@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
+
+from pydantic import BaseModel
 
 from contracts.events.jobs import JobQueued, JobRequested
 from services.runtime.aggregate import Causation
@@ -27,9 +28,10 @@ from services.trainer.context import TrainerContext
 from services.trainer.domain import Job
 from services.trainer.errors import UnknownJobError
 from services.trainer.job_checks import check_job, parse_config
+from services.trainer.replies import CancelRequested, Checkpoint, JobCreated, JobDetail
 
 
-async def handle(ctx: TrainerContext, command: Command) -> dict[str, Any]:
+async def handle(ctx: TrainerContext, command: Command) -> BaseModel:
     cause = Causation(command.actor)
     match command:
         case RegisterDataset():
@@ -47,7 +49,7 @@ async def handle(ctx: TrainerContext, command: Command) -> dict[str, Any]:
     raise TypeError(f"no handler for {type(command).__name__}")
 
 
-async def create_job(ctx: TrainerContext, cmd: CreateJob, cause: Causation) -> dict[str, Any]:
+async def create_job(ctx: TrainerContext, cmd: CreateJob, cause: Causation) -> JobCreated:
     config = parse_config(cmd.config)
     estimate = await asyncio.to_thread(check_job, ctx, config)
     if ctx.budget is not None:
@@ -56,10 +58,10 @@ async def create_job(ctx: TrainerContext, cmd: CreateJob, cause: Causation) -> d
     job = Job.start(job_id, JobRequested(name=cmd.job_name, config=config), cause)
     job.record(JobQueued(priority=config.priority, estimated_memory_bytes=estimate.total), cause)
     await asyncio.to_thread(ctx.app.save_aggregates, job)
-    return {"job_id": str(job_id), "status": job.status, "estimated_memory_bytes": estimate.total}
+    return JobCreated(job_id=str(job_id), status=job.status, estimated_memory_bytes=estimate.total)
 
 
-def cancel_job(ctx: TrainerContext, cmd: CancelJob, cause: Causation) -> dict[str, Any]:
+def cancel_job(ctx: TrainerContext, cmd: CancelJob, cause: Causation) -> CancelRequested:
     def decide(job: Job) -> Job:
         job.request_cancel(cmd.reason, cause)
         return job
@@ -68,27 +70,27 @@ def cancel_job(ctx: TrainerContext, cmd: CancelJob, cause: Causation) -> dict[st
         job = ctx.app.change_job(_job_uuid(cmd.job_id), decide)
     except AggregateNotFoundError:
         raise UnknownJobError(f"no job {cmd.job_id!r}") from None
-    return {"job_id": cmd.job_id, "status": job.status, "cancel_requested": job.cancel_requested}
+    return CancelRequested(job_id=cmd.job_id, status=job.status, cancel_requested=job.cancel_requested)
 
 
-def get_job(ctx: TrainerContext, job_id: str) -> dict[str, Any]:
+def get_job(ctx: TrainerContext, job_id: str) -> JobDetail:
     try:
         job = ctx.app.load(_job_uuid(job_id), Job)
     except AggregateNotFoundError:
         raise UnknownJobError(f"no job {job_id!r}") from None
     last = job.last_checkpoint
-    return {
-        "job_id": job_id,
-        "name": job.name,
-        "status": job.status,
-        "attempts": job.attempts,
-        "step": job.step,
-        "last_loss": job.last_loss,
-        "cancel_requested": job.cancel_requested,
-        "last_checkpoint": {"step": last.step, "uri": last.uri} if last else None,
-        "exports": job.exports,
-        "config": job.config.model_dump(mode="json"),
-    }
+    return JobDetail(
+        job_id=job_id,
+        name=job.name,
+        status=job.status,
+        attempts=job.attempts,
+        step=job.step,
+        last_loss=job.last_loss,
+        cancel_requested=job.cancel_requested,
+        last_checkpoint=Checkpoint(step=last.step, uri=last.uri) if last else None,
+        exports=job.exports,
+        config=job.config,
+    )
 
 
 def _job_uuid(job_id: str) -> uuid.UUID:

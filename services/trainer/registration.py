@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from contracts.base import DomainEvent
 from contracts.events.datasets import DatasetRegistered, DatasetValidated, FileFormat, RowError
 from contracts.events.models import BaseModelRegistered
 from services.runtime.aggregate import Causation
@@ -28,11 +29,12 @@ from services.trainer.errors import DatasetFormatError, InvalidBaseModelError, I
 from services.trainer.inputs import base_model_dir, dataset_key, dataset_rows, find_base_model, load_dataset
 from services.trainer.model_files import read_model_shape
 from services.trainer.ports import TokenReport
+from services.trainer.replies import BaseModelRegistration, DatasetRegistration, DatasetRevalidation, DatasetValidation
 
 SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation) -> dict[str, Any]:
+def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation) -> DatasetRegistration:
     with tempfile.TemporaryDirectory(prefix="greentune-upload-") as scratch:
         path = _source_path(ctx, cmd, Path(scratch))
         name = cmd.display_name or path.name
@@ -63,23 +65,25 @@ def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation
     return _summary(dataset, already=False)
 
 
-def validate_dataset(ctx: TrainerContext, cmd: ValidateDataset, cause: Causation) -> dict[str, Any]:
+def validate_dataset(
+    ctx: TrainerContext, cmd: ValidateDataset, cause: Causation
+) -> DatasetValidation | DatasetRevalidation:
     if cmd.path is not None:  # a dry run: nothing is stored or recorded
         path = Path(cmd.path)
         fmt, rows = scan_dataset_file(path)
         good = good_rows(path, fmt)
         report = _token_report(ctx, cmd.base_model, rows, good, cmd.max_seq_length) if not rows.problems else None
-        return _validated(rows, report, cmd.base_model).model_dump(mode="json")
+        return DatasetValidation.model_validate(_fields(_validated(rows, report, cmd.base_model)))
     dataset = load_dataset(ctx.app, cmd.dataset_id or "")
     rows = dataset_rows(ctx.cache, dataset)
     kept = zip(rows.rows, rows.lines, strict=True)
     validated = _validated(rows, _token_report(ctx, cmd.base_model, rows, kept, cmd.max_seq_length), cmd.base_model)
     dataset.record(validated, cause)
     ctx.app.save_aggregates(dataset)
-    return {"dataset_id": str(dataset.id), **validated.model_dump(mode="json")}
+    return DatasetRevalidation.model_validate({"dataset_id": str(dataset.id), **_fields(validated)})
 
 
-def register_base_model(ctx: TrainerContext, cmd: RegisterBaseModel, cause: Causation) -> dict[str, Any]:
+def register_base_model(ctx: TrainerContext, cmd: RegisterBaseModel, cause: Causation) -> BaseModelRegistration:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", cmd.model_name):
         problem = Problem("use letters, digits, '.', '_' or '-' (at most 100)", field="model_name")
         raise InvalidInputError("invalid base model name", [problem])
@@ -94,7 +98,7 @@ def register_base_model(ctx: TrainerContext, cmd: RegisterBaseModel, cause: Caus
                 raise InvalidInputError(
                     "name taken", [Problem(f"{cmd.model_name} holds other weights; {hint}", field="model_name")]
                 )
-            return existing.registered.model_dump(mode="json") | {"already_registered": True}
+            return BaseModelRegistration.model_validate(_fields(existing.registered) | {"already_registered": True})
         stored = _put_folder(ctx, layout.base_model(cmd.model_name), folder)
     event = BaseModelRegistered(
         name=cmd.model_name, uri=stored.uri, sha256=stored.sha256, size_bytes=stored.size_bytes,
@@ -102,7 +106,7 @@ def register_base_model(ctx: TrainerContext, cmd: RegisterBaseModel, cause: Caus
     )  # fmt: skip
     model = BaseModel.start(base_model_id_for(cmd.model_name), event, cause)
     ctx.app.save_aggregates(model)
-    return event.model_dump(mode="json") | {"already_registered": False}
+    return BaseModelRegistration.model_validate(_fields(event) | {"already_registered": False})
 
 
 def _source_path(ctx: TrainerContext, cmd: RegisterDataset, scratch: Path) -> Path:
@@ -173,11 +177,11 @@ def _put_folder(ctx: TrainerContext, key: str, path: Path) -> StoredObject:
         raise StorageError(f"cannot store {path.name}: {exc}") from exc
 
 
-def _summary(dataset: Dataset, already: bool) -> dict[str, Any]:
-    validated = dataset.validations[-1]
-    return {
-        "dataset_id": str(dataset.id),
-        "already_registered": already,
-        **dataset.registered.model_dump(mode="json", exclude={"type", "version"}),
-        **validated.model_dump(mode="json", exclude={"type", "version"}),
-    }
+def _summary(dataset: Dataset, already: bool) -> DatasetRegistration:
+    fields = {**_fields(dataset.registered), **_fields(dataset.validations[-1])}
+    return DatasetRegistration.model_validate({"dataset_id": str(dataset.id), "already_registered": already, **fields})
+
+
+def _fields(event: DomainEvent) -> dict[str, Any]:
+    """An event's own fields, for a reply that shows them."""
+    return event.model_dump(mode="json", exclude={"type", "version"})

@@ -44,6 +44,15 @@ class TrainerGateway(Gateway):
     trainer: Trainer
 
 
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem details (RFC 9457) an `/api/v1` error answers with, checked against its status."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["type"] == f"urn:greentune:problem:{body['code']}", body
+    return body
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from services.trainer.commands import RegisterBaseModel
-from tests.api.conftest import API_KEY, UPLOAD_LIMIT, TrainerGateway
+from tests.api.conftest import API_KEY, UPLOAD_LIMIT, TrainerGateway, problem
 from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -68,11 +68,10 @@ async def test_an_uploaded_dataset_is_validated_and_a_broken_one_is_refused_nami
         unknown = await upload(client, "notes.docx", b"hello")
     assert stored.status_code == 201, stored.text
     assert again.json()["dataset_id"] == stored.json()["dataset_id"]
-    assert refused.status_code == 400
-    error = refused.json()["error"]
-    assert error["type"] == "ValidationError" and "broken.jsonl" in error["message"]
-    assert any(p["line"] == 2 for p in error["problems"]), error
-    assert unknown.status_code == 400 and ".docx" in unknown.json()["error"]["message"]
+    error = problem(refused, 400)
+    assert error["code"] == "DatasetFormatError" and "broken.jsonl" in error["detail"]
+    assert any(p["line"] == 2 and p["file"] == "broken.jsonl" for p in error["problems"]), error
+    assert ".docx" in problem(unknown, 400)["detail"]
     assert trainer_gateway.trainer.ctx.store.list_keys("uploads/") == [], "refused uploads leave nothing behind"
 
 
@@ -139,14 +138,13 @@ async def test_bad_jobs_and_unknown_ids_get_the_status_and_the_fields_to_fix(
         unknown_footprint = await client.get("/jobs/no-such-job/carbon")
     async with httpx.AsyncClient() as no_key:
         anonymous = await no_key.get(f"{trainer_gateway.url}/api/v1/jobs/no-such-job")
-    assert refused.status_code == 400
-    fields = {p["field"] for p in refused.json()["error"]["problems"]}
+    fields = {p["field"] for p in problem(refused, 400)["problems"]}
     assert {"learning_rate", "lora.rank"} <= fields, refused.json()
-    assert missing.status_code == 404 and "no-such-job" in missing.json()["error"]["message"]
+    assert "no-such-job" in problem(missing, 404)["detail"]
     assert wildcard.status_code == 400, "a job id is one subject token: no wildcards into other jobs' events"
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "CANCELLED"
     assert unknown_footprint.status_code == 404, unknown_footprint.text
-    assert anonymous.status_code == 401
+    assert problem(anonymous, 401)["code"] == "invalid_api_key"
 
 
 async def test_an_upload_larger_than_a_nats_message_is_stored_and_validated_and_an_oversized_one_refused(
@@ -164,8 +162,7 @@ async def test_an_upload_larger_than_a_nats_message_is_stored_and_validated_and_
         oversized = await upload(client, "huge.jsonl", b"x" * (UPLOAD_LIMIT + 1))
     assert stored.status_code == 201, stored.text
     assert stored.json()["rows"] == 12_000 and stored.json()["valid"] is True
-    assert oversized.status_code == 413
-    assert "GREENTUNE_API_MAX_UPLOAD_BYTES" in oversized.json()["error"]["message"]
+    assert "GREENTUNE_API_MAX_UPLOAD_BYTES" in problem(oversized, 413)["detail"]
     store = trainer_gateway.trainer.ctx.store
     assert store.list_keys("uploads/") == [], "an upload is removed once the trainer has answered"
 
@@ -179,4 +176,4 @@ async def test_without_the_carbon_service_an_api_keys_job_is_refused_not_run_unm
         footprint = await client.get("/jobs/any-job/carbon")
     assert refused.status_code == 503, refused.text  # not the key's fault: its budget cannot be checked
     assert "budget of API key tester cannot be checked" in refused.text and "carbon serve" in refused.text
-    assert footprint.status_code == 503 and "not running" in footprint.json()["error"]["message"]
+    assert "not running" in problem(footprint, 503)["detail"]

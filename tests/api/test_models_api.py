@@ -11,7 +11,7 @@ import pytest
 
 from services.trainer.demo_facts import demo_facts, question
 from tests.api.catalogue import Catalogue
-from tests.api.conftest import API_KEY, InferenceGateway
+from tests.api.conftest import API_KEY, InferenceGateway, problem
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -38,10 +38,9 @@ async def test_the_catalogue_lists_every_version_and_serves_only_what_the_regist
     assert (rows[catalogue.failed]["status"], rows[catalogue.failed]["verified"]) == ("active", False)
     assert rows[catalogue.deleted]["status"] == "deleted", "a deleted version stays listed, marked"
 
-    assert deleted.status_code == 409 and "was deleted" in deleted.json()["error"]["message"], deleted.text
-    assert failed.status_code == 409, failed.text
-    assert "failed verification" in failed.json()["error"]["message"] and "corrupt" in failed.text
-    assert unknown.status_code == 404 and "has no version 999" in unknown.json()["error"]["message"], unknown.text
+    assert "was deleted" in problem(deleted, 409)["detail"]
+    assert "failed verification" in problem(failed, 409)["detail"] and "corrupt" in failed.text
+    assert "has no version 999" in problem(unknown, 404)["detail"]
     assert served.status_code == 200, served.text
     model_id = served.json()["model"]
     assert model_id == f"tiny:{name}-v{catalogue.verified}"

@@ -4,6 +4,8 @@ prompts, adapters as model ids, API keys recorded as the actor, and OpenAI-shape
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import openai
 import pytest
@@ -11,7 +13,7 @@ import pytest
 from services.inference import protocol as rpc
 from services.inference.domain import SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
-from tests.api.conftest import API_KEY, InferenceGateway
+from tests.api.conftest import API_KEY, InferenceGateway, serving
 from tests.inference.conftest import engine_events
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -129,3 +131,22 @@ async def test_a_missing_or_wrong_api_key_is_refused(gateway: InferenceGateway):
         healthy = await http.get(f"{gateway.url}/healthz")
     assert refused.status_code == 401 and "Authorization: Bearer" in refused.json()["error"]["message"]
     assert healthy.status_code == 200 and healthy.json() == {"nats": "connected", "overview": "caught_up"}
+
+
+async def test_a_request_over_the_keys_concurrency_cap_gets_429_with_retry_after(
+    gateway: InferenceGateway, shared_nats
+):  # type: ignore[no-untyped-def]
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        serving(shared_nats.url, max_concurrent_per_key=1) as url,
+        httpx.AsyncClient(base_url=url, headers=auth, timeout=120) as http,
+    ):
+        body = {"model": "tiny:demo", "messages": ask(1), "max_tokens": 8}
+        # sent together: the first to arrive holds the key's only slot while the engine generates
+        at_once = await asyncio.gather(*(http.post("/v1/chat/completions", json=body) for _ in range(3)))
+        after = await http.post("/v1/chat/completions", json=body)
+    assert sorted(r.status_code for r in at_once) == [200, 429, 429], [r.text for r in at_once]
+    refused = next(r for r in at_once if r.status_code == 429)
+    assert refused.headers["retry-after"] == "1" and refused.json()["error"]["code"] == "too_many_requests"
+    assert "GREENTUNE_API_MAX_CONCURRENT_PER_KEY" in refused.json()["error"]["message"]
+    assert after.status_code == 200, "the slot is free again once the answer was sent"

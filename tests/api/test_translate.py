@@ -78,9 +78,9 @@ def test_bad_sampling_values_name_the_field_as_the_caller_sent_it():
 
 def test_api_keys_name_the_actor_and_bad_ones_are_refused():
     keys = {"alice": SecretStr("sk-a"), "bob": SecretStr("sk-b")}
-    assert actor_for("Bearer sk-b", keys).id == "bob"
+    assert actor_for("sk-b", keys).id == "bob"
     assert actor_for(None, {}) == ANONYMOUS
     with pytest.raises(AuthError, match="missing API key"):
         actor_for(None, keys)
     with pytest.raises(AuthError, match="invalid API key"):
-        actor_for("Bearer sk-c", keys)
+        actor_for("sk-c", keys)

@@ -83,7 +83,7 @@ async def test_a_killed_attempts_unmeasured_time_is_marked_on_the_job_and_number
     gap_bound = time.monotonic() - killed_at + 2 * INTERVAL  # kill to now, plus the kill's lag after an interval
     await carbon.catch_up()
 
-    report = await CarbonClient(nc).job(job_id)  # what GET /api/v1/jobs/{id}/carbon returns
+    report = (await CarbonClient(nc).job(job_id)).model_dump()  # what GET /api/v1/jobs/{id}/carbon returns
     events = [env.event for env in await stored_intervals(nc, "job", job_id)]
     assert isinstance(second.unmeasured, EmissionsUnmeasured)
     print(f"\nkilled after interval {killed_after}; marked: {report['unmeasured']}")

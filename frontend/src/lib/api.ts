@@ -5,17 +5,21 @@ import { authHeaders } from './apiKey.svelte';
 import { readSseStream } from './sse';
 import type {
 	BaseModelRow,
+	BaseModels,
 	CarbonReport,
 	ChatMessage,
 	DatasetRegistration,
 	DatasetRow,
+	DatasetsPage,
 	JobCreated,
 	JobDetail,
 	JobRow,
+	JobsPage,
 	ModelServed,
 	ModelVersionRow,
+	ModelVersions,
 	OpenAIModel,
-	TrainingConfig
+	TrainingConfigRequest
 } from './types';
 
 export { ApiError } from './apiError';
@@ -49,20 +53,22 @@ async function postJson<T>(path: string, body: unknown): Promise<T> {
 
 const jobPath = (jobId: string) => `/api/v1/jobs/${encodeURIComponent(jobId)}`;
 
+/** The first page of the jobs (the API's default page size), newest first. */
 export async function listJobs(): Promise<JobRow[]> {
-	return (await getJson<{ jobs: JobRow[] }>('/api/v1/jobs')).jobs;
+	return (await getJson<JobsPage>('/api/v1/jobs')).jobs;
 }
 
+/** The first page of the registered datasets (the API's default page size). */
 export async function listDatasets(): Promise<DatasetRow[]> {
-	return (await getJson<{ datasets: DatasetRow[] }>('/api/v1/datasets')).datasets;
+	return (await getJson<DatasetsPage>('/api/v1/datasets')).datasets;
 }
 
 export async function listBaseModels(): Promise<BaseModelRow[]> {
-	return (await getJson<{ base_models: BaseModelRow[] }>('/api/v1/base-models')).base_models;
+	return (await getJson<BaseModels>('/api/v1/base-models')).base_models;
 }
 
 export async function listModelVersions(): Promise<ModelVersionRow[]> {
-	return (await getJson<{ models: ModelVersionRow[] }>('/api/v1/models')).models;
+	return (await getJson<ModelVersions>('/api/v1/models')).models;
 }
 
 /** Loads a version into the inference service; answers the /v1 model id to chat with. */
@@ -88,7 +94,7 @@ export async function uploadDataset(upload: DatasetUpload): Promise<DatasetRegis
 	return (await response.json()) as DatasetRegistration;
 }
 
-export async function createJob(config: TrainingConfig, name?: string): Promise<JobCreated> {
+export async function createJob(config: TrainingConfigRequest, name?: string): Promise<JobCreated> {
 	const query = name ? `?name=${encodeURIComponent(name)}` : '';
 	return postJson<JobCreated>(`/api/v1/jobs${query}`, config);
 }

@@ -1,6 +1,7 @@
-import type { ErrorBody, Problem } from './types';
+import type { ErrorBody, Problem, ProblemDetails } from './types';
 
-/** An error answer of the API (OpenAI-shaped body), or a request that got no answer (status 0). */
+/** An error answer of the API (problem details on /api/v1, OpenAI's body on /v1), or a request
+ * that got no answer (status 0). */
 export class ApiError extends Error {
 	readonly status: number;
 	readonly type: string | null;
@@ -27,6 +28,12 @@ export class ApiError extends Error {
 	}
 }
 
+function isProblem(body: unknown): body is ProblemDetails {
+	return (
+		typeof body === 'object' && body !== null && typeof (body as { detail?: unknown }).detail === 'string'
+	);
+}
+
 function isErrorBody(body: unknown): body is ErrorBody {
 	if (typeof body !== 'object' || body === null || !('error' in body)) return false;
 	const error = (body as { error: unknown }).error;
@@ -42,9 +49,14 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
 	} catch {
 		// not JSON (a proxy's HTML page, an empty body): use the text
 	}
+	if (isProblem(body)) {
+		const { detail, code, problems } = body;
+		const param = problems?.find((problem) => problem.field)?.field ?? null;
+		return new ApiError(response.status, detail, { type: body.type, code, param, problems: problems ?? [] });
+	}
 	if (isErrorBody(body)) {
-		const { message, type, code, param, problems } = body.error;
-		return new ApiError(response.status, message, { type, code, param, problems: problems ?? [] });
+		const { message, type, code, param } = body.error;
+		return new ApiError(response.status, message, { type, code, param });
 	}
 	if (typeof body === 'object' && body !== null && 'detail' in body) {
 		return new ApiError(response.status, JSON.stringify((body as { detail: unknown }).detail));

@@ -1,223 +1,75 @@
-// Shapes of the greentune HTTP API (services/api, services/trainer, services/carbon, contracts/).
+// Shapes of the greentune HTTP API: aliases of the types scripts/generate-types makes from the API's
+// OpenAPI schema (generated/api.d.ts, from generated/openapi.json). Hand-written below, and marked
+// so, is only what the schema does not describe: constants, the OpenAI model list (/v1/models
+// answers an untyped object) and narrowings of a generated type to what the dashboard sends.
 
-export type JobStatus = 'PENDING' | 'QUEUED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED';
+import type { components } from './generated/api';
 
+type Schemas = components['schemas'];
+
+/** A job's lifecycle state, as the API answers it (JobDetail.status, JobCreated.status). */
+export type JobStatus = Schemas['JobDetail']['status'];
+
+// Hand-written: client-side groupings of the statuses.
 export const ACTIVE_STATUSES: readonly JobStatus[] = ['PENDING', 'QUEUED', 'RUNNING'];
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
-export interface Problem {
-	message: string;
-	line?: number | null;
-	field?: string | null;
-	file?: string | null;
-}
+/** One problem of a refusal: the field, line or file at fault and what to do about it. */
+export type Problem = Schemas['ProblemItem'];
 
-export interface ErrorBody {
-	error: {
-		message: string;
-		type?: string;
-		code?: string | null;
-		param?: string | null;
-		problems?: Problem[];
-	};
-}
+/** An error answer of /api/v1 (RFC 9457 problem details, application/problem+json). */
+export type ProblemDetails = Schemas['ProblemDetails'];
 
-export interface JobRow {
-	job_id: string;
-	name: string | null;
-	status: JobStatus;
-	base_model: string;
-	dataset_id: string;
-	created_at: string;
-	updated_at: string;
-	step: number | null;
-	max_steps: number | null;
-	epoch: number | null;
-	last_loss: number | null;
-	tokens_per_second: number | null;
-	energy_kwh: number | null;
-	emissions_g: number | null;
-	failure: { category: string; message: string } | null;
-}
+/** An error answer of /v1 (OpenAI's shape). */
+export type ErrorBody = Schemas['OpenAIError'];
 
-export interface DatasetRow {
-	dataset_id: string;
-	name: string;
-	file_format: string;
-	size_bytes: number;
-	registered_at: string;
-	valid: boolean | null;
-	rows: number | null;
-	data_format: string | null;
-}
+/** GET /api/v1/jobs: one page of the jobs, newest first. */
+export type JobsPage = Schemas['JobsPage'];
+export type JobRow = Schemas['JobRow'];
+export type JobFailure = Schemas['JobFailure'];
 
-export interface BaseModelRow {
-	name: string;
-	architecture: string;
-	parameters: number;
-	size_bytes: number;
-	registered_at: string;
-	uri: string;
-	sha256: string;
-}
+/** GET /api/v1/datasets: one page of the registered datasets. */
+export type DatasetsPage = Schemas['DatasetsPage'];
+export type DatasetRow = Schemas['DatasetRow'];
 
-/** GET /api/v1/models: one registered version of a fine-tuned model, with its lineage. */
-export interface ModelVersionRow {
-	name: string;
-	version: number;
-	job_id: string;
-	base_model: string;
-	dataset_id: string;
-	registered_at: string;
-	artifacts: ArtifactRef[];
-	status: 'active' | 'deprecated' | 'deleted';
-	deleted_at: string | null;
-	purged: boolean;
-	verified: boolean | null;
-	aliases: string[];
-	final_loss: number | null;
-	energy_kwh: number | null;
-	emissions_g: number | null;
-}
+/** GET /api/v1/base-models. */
+export type BaseModels = Schemas['BaseModels'];
+export type BaseModelRow = Schemas['BaseModelRow'];
+
+/** GET /api/v1/models: every registered version of a fine-tuned model, with its lineage. */
+export type ModelVersions = Schemas['ModelVersions'];
+export type ModelVersionRow = Schemas['ModelVersionRow'];
 
 /** POST /api/v1/models/{name}/versions/{version}/serve: `model` is the id to chat with on /v1. */
-export interface ModelServed {
-	model: string;
-	name: string;
-	version: number;
-}
+export type ModelServed = Schemas['ModelServed'];
 
-export interface RowError {
-	line: number;
-	field: string | null;
-	message: string;
-}
+/** POST /api/v1/datasets: the stored file and its validation outcome. */
+export type DatasetRegistration = Schemas['DatasetRegistration'];
+export type RowError = Schemas['RowError'];
+export type TokenStats = Schemas['TokenStats'];
 
-export interface TokenStats {
-	min: number;
-	mean: number;
-	p95: number;
-	max: number;
-	total: number;
-	truncated_rows: number;
-	max_seq_length: number;
-}
+/** A job's complete configuration, as the API answers it (JobDetail.config): every field is set. */
+export type TrainingConfig = Schemas['TrainingConfig'];
+export type LoraSettings = Schemas['LoraSettings'];
 
-export interface DatasetRegistration {
-	dataset_id: string;
-	already_registered: boolean;
-	name: string;
-	uri: string;
-	sha256: string;
-	size_bytes: number;
-	file_format: string;
-	valid: boolean;
-	data_format: string | null;
-	rows: number;
-	errors: RowError[];
-	tokenizer: string | null;
-	token_stats: TokenStats | null;
-	sample: string | null;
-}
+/** Hand-written narrowing: POST /api/v1/jobs's body, a TrainingConfig whose fields with a default
+ * may be left out (the server fills them in); only base model and dataset are required. */
+export type TrainingConfigRequest = Pick<TrainingConfig, 'base_model' | 'dataset_id'> &
+	Partial<Omit<TrainingConfig, 'base_model' | 'dataset_id' | 'lora'>> & { lora?: Partial<LoraSettings> };
 
-export interface LoraSettings {
-	rank: number;
-	alpha: number;
-	dropout?: number;
-	target_modules?: string[];
-}
+export type JobCreated = Schemas['JobCreated'];
+export type JobDetail = Schemas['JobDetail'];
+export type ArtifactRef = Schemas['ArtifactRef'];
+export type CheckpointRef = Schemas['Checkpoint'];
 
-/** contracts/training_config.py: the fields the form sets; the server fills in the rest. */
-export interface TrainingConfig {
-	base_model: string;
-	dataset_id: string;
-	method: 'lora' | 'qlora' | 'full';
-	lora: LoraSettings;
-	learning_rate: number;
-	epochs: number | null;
-	max_steps?: number | null;
-	batch_size: number;
-	max_seq_length: number;
-	warmup_steps?: number;
-	[field: string]: unknown;
-}
-
-export interface JobCreated {
-	job_id: string;
-	status: JobStatus;
-	estimated_memory_bytes: number | null;
-}
-
-export interface ArtifactRef {
-	kind: string;
-	uri: string;
-	size_bytes: number;
-	sha256: string;
-}
-
-export interface JobDetail {
-	job_id: string;
-	name: string | null;
-	status: JobStatus;
-	attempts: number;
-	step: number;
-	last_loss: number | null;
-	cancel_requested: boolean;
-	last_checkpoint: { step: number; uri: string } | null;
-	exports: ArtifactRef[];
-	config: TrainingConfig;
-}
-
-export interface IntensityUsed {
-	g_per_kwh: number;
-	source: string;
-	is_fallback: boolean;
-	country_iso_code: string | null;
-	region: string | null;
-	pue: number;
-}
-
+/** GET /api/v1/jobs/{id}/carbon: the job's footprint (services/carbon/reports.py). */
+export type CarbonReport = Schemas['JobFootprint'];
+export type HowMeasured = Schemas['HowMeasured'];
+export type IntensityUsed = Schemas['IntensityUsed'];
 /** A run that ended without its final measurement: its attempt(s), seconds (null: unknown) and a note. */
-export interface UnmeasuredGap {
-	attempt: number | null;
-	last_attempt: number | null;
-	after_sequence: number | null;
-	seconds: number | null;
-	note: string;
-}
+export type UnmeasuredGap = Schemas['UnmeasuredGap'];
 
-/** services/carbon/reports.py CarbonReports.job: the job's row plus its interval totals. */
-export interface CarbonReport {
-	job_id: string;
-	name?: string | null;
-	status?: string | null;
-	intervals: number;
-	energy_kwh: number;
-	emissions_g: number;
-	duration_s: number;
-	cpu_kwh: number;
-	gpu_kwh: number;
-	ram_kwh: number;
-	last_sequence: number | null;
-	final_seen: boolean;
-	intensity_fallback: boolean;
-	how_measured: {
-		cpu: string[];
-		gpu: string[];
-		ram: string[];
-		intensity: IntensityUsed[];
-	};
-	missing_sequences: number[];
-	/** Time killed attempts left unmeasured (services/carbon/gaps.py); in no total. */
-	unmeasured?: UnmeasuredGap[];
-	unmeasured_seconds?: number;
-	g_per_1k_trained_tokens: number | null;
-	kwh_per_1k_trained_tokens: number | null;
-	forecast_kwh?: number | null;
-	forecast_g?: number | null;
-	[field: string]: unknown;
-}
-
+/** Hand-written: one entry of GET /v1/models, whose answer the schema leaves untyped. */
 export interface OpenAIModel {
 	id: string;
 	object: 'model';
@@ -225,7 +77,11 @@ export interface OpenAIModel {
 	created?: number;
 }
 
-export interface ChatMessage {
+/** One turn of POST /v1/chat/completions's `messages`. */
+export type ChatTurn = Schemas['ChatTurn'];
+
+/** Hand-written narrowing of ChatTurn: the roles and plain-text content the chat uses. */
+export interface ChatMessage extends ChatTurn {
 	role: 'system' | 'user' | 'assistant';
 	content: string;
 }

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nats.aio.client import Client
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.runtime import rpc
 from services.runtime.logging import get_logger
@@ -20,7 +20,7 @@ from services.trainer.errors import InvalidInputError, Problem, TrainerError
 
 QUEUE_GROUP = "trainer-intake"
 
-Handler = Callable[[Command], Awaitable[dict[str, Any]]]
+Handler = Callable[[Command], Awaitable[BaseModel]]
 _BY_NAME = {command.name: command for command in COMMANDS}
 
 

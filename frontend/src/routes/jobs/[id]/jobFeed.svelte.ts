@@ -1,7 +1,7 @@
 // The job page's live state, built from the job's event feed (replayed from the first event).
 
 import { formatEmissions, formatEnergy, formatLearningRate, formatLoss, formatBytes } from '$lib/format';
-import type { ComponentEnergy, Envelope, JobEvent, OtherEvent } from '$lib/events';
+import type { ComponentEnergy, Envelope, JobEvent, KnownEvent, OtherEvent } from '$lib/events';
 import type { ArtifactRef, JobStatus, TrainingConfig } from '$lib/types';
 
 /** Every event type a job's feed can carry (contracts/catalog.py, aggregate `job`). */
@@ -207,7 +207,7 @@ export class JobFeed {
 }
 
 /** The key fields of an event, in a few words, for the event history. */
-export function summarize(event: JobEvent | OtherEvent): string {
+export function summarize(event: KnownEvent | OtherEvent): string {
 	const e = event as Known;
 	switch (e.type) {
 		case 'JobRequested':
