@@ -86,11 +86,23 @@ def envelope_from_dict(data: dict[str, Any]) -> Envelope:
         raise ContractError(f"{event.get('type', '?')} event does not match its contract: {exc}") from exc
 
 
-def decode_envelope(raw: bytes | str) -> Envelope:
+class ForgedEnvelopeError(ContractError):
+    """An envelope stored under another subject than its own: it claims a producer, aggregate or
+    type its subject does not grant it (a client that may publish on one subject wrote another's event)."""
+
+
+def decode_envelope(raw: bytes | str, subject: str | None = None) -> Envelope:
+    """The envelope in `raw`; with `subject` (where it was read), also refused unless it is that
+    envelope's own subject."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ContractError(f"event payload is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise ContractError("event payload must be a JSON object")
-    return envelope_from_dict(data)
+    envelope = envelope_from_dict(data)
+    if subject is not None and envelope.subject != subject:
+        raise ForgedEnvelopeError(
+            f"an envelope on {subject} claims to be {envelope.subject} (producer {envelope.producer!r}): refused"
+        )
+    return envelope

@@ -4,7 +4,8 @@ A durable pull consumer with explicit acks feeds the view batch by batch, in str
 batch is applied in one view transaction, then acknowledged. A crash between the two redelivers
 the batch and the view's tracking position skips what it already has. If applying fails, the
 batch is nak'ed and comes back later, in order. Events whose contract cannot be read (a type from
-a newer producer) are acknowledged and skipped, the same way live and on rebuild. A view whose
+a newer producer) and forged envelopes (one stored under another subject than its own: a producer
+writing another's event) are acknowledged, logged and skipped, the same way live and on rebuild. A view whose
 stream was recreated (another creation time) or rewound (the view is past its last sequence) is
 rebuilt from sequence 1 at start, saying so, rather than read on from a position that means
 nothing there.
@@ -129,9 +130,11 @@ class ProjectionRunner:
         for message in messages:
             sequence = message.metadata.sequence.stream
             try:
-                items.append((sequence, decode_envelope(message.data)))
+                items.append((sequence, decode_envelope(message.data, message.subject)))
             except ContractError as exc:
-                self.log.error("skipping unreadable event", sequence=sequence, subject=message.subject, error=str(exc))
+                self.log.error(
+                    "skipping an unreadable or forged event", sequence=sequence, subject=message.subject, error=str(exc)
+                )
         return items
 
     async def caught_up(self) -> bool:

@@ -1,11 +1,14 @@
 """A read model built live, through failures and redeliveries, equals one rebuilt from sequence 1;
-one whose stream was recreated under it is rebuilt from the new stream, not read on from its old position."""
+one whose stream was recreated under it is rebuilt from the new stream, not read on from its old position;
+a forged envelope (another producer's event under its subject) is skipped."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 
+from contracts import Actor, Envelope, encode_envelope
+from contracts.events.jobs import TrainingProgressed
 from contracts.stream import STREAM_NAME
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.outbox import OutboxRelay
@@ -108,3 +111,30 @@ async def _wait_for_position(view, position: int, timeout: float = 60) -> None: 
     async with asyncio.timeout(timeout):
         while await asyncio.to_thread(view.position) < position:
             await asyncio.sleep(0.05)
+
+
+async def test_a_forged_envelope_is_skipped_and_the_events_after_it_still_apply(nc, tmp_path):
+    log = ledger_app(tmp_path / "log")
+    fill(log, jobs=1, steps=2)
+    await publish_all(log, nc)
+    view = JobBoard.open(tmp_path / "view.sqlite")
+    runner = ProjectionRunner(nc, view, durable="board")
+    await runner.start()
+    await runner.catch_up()
+    [genuine] = view.rows()
+
+    # a client allowed to publish as the inference service writes a trainer event about that job
+    forged = Envelope.new(
+        TrainingProgressed(step=99, max_steps=99, epoch=1.0, loss=0.1, learning_rate=1e-4, tokens_per_second=1.0),
+        producer="inference", aggregate_type="job", aggregate_id=str(genuine["job_id"]),
+        actor=Actor(kind="system", id="forger"),
+    )  # fmt: skip
+    wrong_subject = forged.subject.replace("events.inference.", "events.trainer.")
+    await nc.jetstream().publish(wrong_subject, encode_envelope(forged))
+    fill(log, jobs=1, steps=2)  # then genuine events
+    await publish_all(log, nc)
+    await runner.catch_up()
+
+    rows = {row["job_id"]: row for row in view.rows()}
+    assert rows[genuine["job_id"]] == genuine, "the forged progress changed nothing"
+    assert len(rows) == 2 and view.position() == (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq

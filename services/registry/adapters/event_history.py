@@ -60,7 +60,7 @@ class JetStreamHistory:
             while True:
                 message = await sub.next_msg(timeout=self.timeout)
                 with contextlib.suppress(ContractError):  # a newer producer's type: not lineage we understand
-                    out.append(decode_envelope(message.data))
+                    out.append(decode_envelope(message.data, message.subject))
                 if message.metadata.sequence.stream >= last:
                     return out
         finally:

@@ -149,7 +149,7 @@ class Dispatcher:
 
     async def _enqueue(self, msg: Msg) -> None:
         try:
-            envelope = decode_envelope(msg.data)
+            envelope = decode_envelope(msg.data, msg.subject)
         except ContractError as exc:
             self.log.error("unreadable JobQueued skipped", subject=msg.subject, error=str(exc))
             await msg.ack()
