@@ -31,10 +31,9 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["method"], scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            problem = too_large(limit) if declared.isdigit() else ApiProblem(400, "bad_content_length", "bad length")
-            await render(Request(scope), problem)(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")  # the server has refused one that is no number
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await render(Request(scope), too_large(limit))(scope, receive, send)
             return
         received = 0
 

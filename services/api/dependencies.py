@@ -1,7 +1,8 @@
 """What a route receives from the app: the caller's actor (API key), the settings, the NATS
-connection, the inference and registry clients over it, the artifact store and the overview read
-model (FastAPI dependencies, shared by every router). They are `async def` although none waits:
-FastAPI runs a plain `def` dependency in its thread pool, which made a list request 1.8x slower."""
+connection, the inference and registry clients over it and the artifact store (FastAPI
+dependencies, shared by every router), and the overview read model (`overview_of`). They are
+`async def` although none waits: FastAPI runs a plain `def` dependency in its thread pool, which
+made a list request 1.8x slower."""
 
 from __future__ import annotations
 

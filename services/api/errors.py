@@ -99,13 +99,13 @@ class ApiProblem(HTTPException):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(status, detail, headers)
-        self.status, self.code, self.param, self.problems = status, code, param, list(problems)
+        self.code, self.param, self.problems = code, param, list(problems)
 
     def problem(self) -> ProblemDetails:
         return ProblemDetails(
             type=PROBLEM_TYPE + self.code,
-            title=HTTPStatus(self.status).phrase,
-            status=self.status,
+            title=HTTPStatus(self.status_code).phrase,
+            status=self.status_code,
             detail=self.detail,
             code=self.code,
             problems=self.problems,
@@ -188,11 +188,11 @@ def openai_error(message: str, status: int, code: str | None, param: str | None 
 
 def render(request: Request, problem: ApiProblem) -> JSONResponse:
     if request.url.path.startswith("/v1/"):
-        body = openai_error(problem.detail, problem.status, problem.code, problem.param)
-        return JSONResponse(body, status_code=problem.status, headers=problem.headers)
+        body = openai_error(problem.detail, problem.status_code, problem.code, problem.param)
+        return JSONResponse(body, status_code=problem.status_code, headers=problem.headers)
     return JSONResponse(
         problem.problem().model_dump(mode="json"),
-        status_code=problem.status,
+        status_code=problem.status_code,
         headers=problem.headers,
         media_type=PROBLEM_JSON,
     )
