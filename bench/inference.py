@@ -39,7 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.machine import copy_bandwidth, lora_parameters, path_parameters
 from bench.servers import load_until_ready, start_inference_service, stop
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.adapters.vllm_engine import engine_args, engine_environment
 from services.inference.client import InferenceClient
 from services.inference.config import InferenceSettings
@@ -55,8 +55,10 @@ MODEL = "tiny-merged"
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
 
 
-def prompts(n: int) -> list[rpc.PromptInput]:
-    return [rpc.PromptInput(messages=(rpc.ChatMessage(role="user", content=question(k)),)) for k, _ in demo_facts()[:n]]
+def prompts(n: int) -> list[wire.PromptInput]:
+    return [
+        wire.PromptInput(messages=(wire.ChatMessage(role="user", content=question(k)),)) for k, _ in demo_facts()[:n]
+    ]
 
 
 async def in_process_engine(folder: Path, settings: InferenceSettings, adapters: Sequence[Path] = ()) -> Any:
@@ -68,14 +70,14 @@ async def in_process_engine(folder: Path, settings: InferenceSettings, adapters:
     return await asyncio.to_thread(AsyncLLM.from_engine_args, args)
 
 
-def chat_ids(tokenizer: Any, prompt: rpc.PromptInput) -> list[int]:
+def chat_ids(tokenizer: Any, prompt: wire.PromptInput) -> list[int]:
     """A chat prompt rendered and tokenized here, as the service does."""
     messages = [m.model_dump() for m in prompt.messages or ()]
     text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     return list(tokenizer.encode(text, add_special_tokens=False))
 
 
-async def in_process_batch(llm: Any, inputs: list[rpc.PromptInput], tokens: int, tag: str) -> float:
+async def in_process_batch(llm: Any, inputs: list[wire.PromptInput], tokens: int, tag: str) -> float:
     """The same chat prompts straight into AsyncLLM: rendered and tokenized here, as the service does."""
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
@@ -83,7 +85,7 @@ async def in_process_batch(llm: Any, inputs: list[rpc.PromptInput], tokens: int,
     params = SamplingParams(temperature=0.0, min_tokens=tokens, max_tokens=tokens)
     tokenizer = llm.get_tokenizer()
 
-    async def one(i: int, prompt: rpc.PromptInput) -> int:
+    async def one(i: int, prompt: wire.PromptInput) -> int:
         made = 0
         ids = chat_ids(tokenizer, prompt)
         async for out in llm.generate(TokensPrompt(prompt_token_ids=ids), params, request_id=f"{tag}-{i}"):
@@ -103,18 +105,18 @@ async def timed(work: Any) -> tuple[float, Any]:
 
 
 async def service_sequential(
-    client: InferenceClient, inputs: list[rpc.PromptInput], sampling: SamplingSettings
+    client: InferenceClient, inputs: list[wire.PromptInput], sampling: SamplingSettings
 ) -> float:
     started = time.perf_counter()
     for prompt in inputs:
-        await client.generate(rpc.GenerateRequest(model=MODEL, sampling=sampling, messages=prompt.messages))
+        await client.generate(wire.GenerateRequest(model=MODEL, sampling=sampling, messages=prompt.messages))
     return time.perf_counter() - started
 
 
-async def first_token_ms(client: InferenceClient, prompt: rpc.PromptInput, sampling: SamplingSettings) -> float:
+async def first_token_ms(client: InferenceClient, prompt: wire.PromptInput, sampling: SamplingSettings) -> float:
     started = time.perf_counter()
     first = None
-    async for chunk in client.stream(rpc.GenerateRequest(model=MODEL, sampling=sampling, messages=prompt.messages)):
+    async for chunk in client.stream(wire.GenerateRequest(model=MODEL, sampling=sampling, messages=prompt.messages)):
         if first is None and chunk.kind == "chunk":
             first = (time.perf_counter() - started) * 1000.0
     assert first is not None
@@ -130,8 +132,8 @@ async def run(rounds: int, n: int, tokens: int) -> dict[str, Any]:
     nc = await connect(server.url, "bench")
     try:
         client = InferenceClient(nc)
-        location = rpc.ArtifactLocation(uri=stored.uri, sha256=stored.sha256)
-        await load_until_ready(client, service, rpc.LoadRequest(model=MODEL, source=location))
+        location = wire.ArtifactLocation(uri=stored.uri, sha256=stored.sha256)
+        await load_until_ready(client, service, wire.LoadRequest(model=MODEL, source=location))
         llm = await in_process_engine(merged, InferenceSettings())
         try:
             return await measure(client, llm, prompts(n), rounds, tokens)
@@ -146,7 +148,7 @@ async def run(rounds: int, n: int, tokens: int) -> dict[str, Any]:
 # ---- decode at batch 1 against memory bandwidth (SmolLM2) -------------------------------------
 
 
-async def decode_rate(llm: Any, prompt: rpc.PromptInput, tokens: int, lora: Any, tag: str) -> float:
+async def decode_rate(llm: Any, prompt: wire.PromptInput, tokens: int, lora: Any, tag: str) -> float:
     """Tokens/s of one stream after its first token: the decode steps alone, the prefill excluded."""
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
@@ -227,10 +229,10 @@ async def decode_report(streams: int, tokens: int) -> dict[str, Any]:
 
 
 async def measure(
-    client: InferenceClient, llm: Any, inputs: list[rpc.PromptInput], rounds: int, tokens: int
+    client: InferenceClient, llm: Any, inputs: list[wire.PromptInput], rounds: int, tokens: int
 ) -> dict[str, Any]:
     sampling = SamplingSettings(temperature=0.0, min_tokens=tokens, max_tokens=tokens)
-    batch = rpc.BatchRequest(model=MODEL, sampling=sampling, inputs=inputs)
+    batch = wire.BatchRequest(model=MODEL, sampling=sampling, inputs=inputs)
     await client.batch(batch)  # warm-up, both sides
     await in_process_batch(llm, inputs, tokens, "warm")
     rows: list[dict[str, float]] = []

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.adapters.vllm_engine import engine_args, engine_environment
 from services.inference.client import InferenceClient
 from services.inference.config import InferenceSettings
@@ -137,11 +137,11 @@ async def start_greentune(nats_url: str, base: Path, adapter: Path, work: Path) 
             await load_until_ready(
                 InferenceClient(nc, timeout=START_TIMEOUT),
                 service,
-                rpc.LoadRequest(
+                wire.LoadRequest(
                     model="smollm2",
-                    source=rpc.ArtifactLocation(uri=stored_base.uri, sha256=stored_base.sha256),
+                    source=wire.ArtifactLocation(uri=stored_base.uri, sha256=stored_base.sha256),
                     adapter="facts",
-                    adapter_source=rpc.ArtifactLocation(uri=stored_adapter.uri, sha256=stored_adapter.sha256),
+                    adapter_source=wire.ArtifactLocation(uri=stored_adapter.uri, sha256=stored_adapter.sha256),
                 ),
             )
         finally:
@@ -152,7 +152,7 @@ async def start_greentune(nats_url: str, base: Path, adapter: Path, work: Path) 
     return served
 
 
-async def load_until_ready(client: InferenceClient, service: subprocess.Popen[bytes], load: rpc.LoadRequest) -> Any:
+async def load_until_ready(client: InferenceClient, service: subprocess.Popen[bytes], load: wire.LoadRequest) -> Any:
     deadline = time.monotonic() + START_TIMEOUT
     while True:
         try:

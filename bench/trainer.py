@@ -144,8 +144,8 @@ async def service_rounds(
     from services.runtime.jetstream import connect
     from services.runtime.nats_server import NatsServer
     from services.runtime.settings import KernelSettings
-    from services.trainer.adapters.rpc import call
     from services.trainer.app import build_context, intake
+    from services.trainer.client import ask
     from services.trainer.commands import CreateJob, RegisterBaseModel, RegisterDataset
     from services.trainer.config import TrainerSettings
 
@@ -162,14 +162,13 @@ async def service_rounds(
     try:
         async with intake(ctx, nc):
             model = RegisterBaseModel(actor=actor, model_name=config["base_model"], source=str(base))
-            await call(nc, model, 120)
-            registered = await call(nc, RegisterDataset(actor=actor, path=str(dataset)), 120)
-            dataset_id = registered["result"]["dataset_id"]
+            await ask(nc, model, 120)
+            dataset_id = (await ask(nc, RegisterDataset(actor=actor, path=str(dataset)), 120)).dataset_id
 
             async def service_job() -> dict[str, Any]:
                 started = time.perf_counter()
-                reply = await call(nc, CreateJob(actor=actor, config={**config, "dataset_id": dataset_id}), 120)
-                done = await _completed(nc, reply["result"]["job_id"])
+                created = await ask(nc, CreateJob(actor=actor, config={**config, "dataset_id": dataset_id}), 120)
+                done = await _completed(nc, created.job_id)
                 wall = time.perf_counter() - started
                 return {"tokens": done.tokens_trained, "seconds": done.train_seconds, "steps": done.steps, "wall": wall}
 

@@ -14,6 +14,7 @@ from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Envelope
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+ASYNCAPI_DOCUMENT = Path(__file__).parent / "asyncapi.json"  # written by `python -m services.asyncapi`
 
 
 def generated_schemas() -> dict[str, str]:

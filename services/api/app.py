@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
+from contracts.schema_export import ASYNCAPI_DOCUMENT
 from services.api import errors
 from services.api.body_limit import BodyLimit
 from services.api.config import ApiSettings
@@ -75,6 +76,11 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
             "overview": "caught_up" if caught_up else "replaying",
         }
         return JSONResponse(body, status_code=200 if connected and caught_up else 503)
+
+    @app.get("/asyncapi", include_in_schema=False)
+    async def asyncapi() -> Response:
+        """The AsyncAPI document of the NATS wire: every rpc and event subject with its schema."""
+        return Response(ASYNCAPI_DOCUMENT.read_bytes(), media_type="application/json")
 
     mount_dashboard(app, settings.dashboard_dir)  # last: it answers every path the API does not
     return app

@@ -21,44 +21,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from services.api.auth import AuthError
-from services.carbon.domain import CarbonError, UnknownSubjectError
-from services.inference.domain import (
-    AdapterBaseMismatchError,
-    CapacityError,
-    EngineFailedError,
-    InferenceError,
-    InvalidRequestError,
-    PromptTooLongError,
-    UnknownAdapterError,
-    UnknownModelError,
-)
-from services.registry import domain as registry
 from services.runtime.errors import BusUnavailableError
 from services.runtime.logging import get_logger
+from services.runtime.problems import ProblemDetails, ProblemItem, ServiceError
 
 PROBLEM_JSON = "application/problem+json"
-PROBLEM_TYPE = "urn:greentune:problem:"  # + code: the problem's `type`
 log = get_logger("api.errors")
-
-
-class ProblemItem(BaseModel):
-    """One thing wrong with the request: where (file, line, field) and what to do."""
-
-    message: str
-    file: str | None = None
-    line: int | None = None
-    field: str | None = None
-
-
-class ProblemDetails(BaseModel):
-    """An error answer of `/api/v1` (RFC 9457), with greentune's `code` and `problems`."""
-
-    type: str = Field(description=f"`{PROBLEM_TYPE}<code>`: names the kind of problem.")
-    title: str = Field(description="The HTTP status's phrase.")
-    status: int = Field(description="The HTTP status code.")
-    detail: str = Field(description="What went wrong and what to do about it.")
-    code: str = Field(description="Machine-readable kind: `validation_error`, `not_servable`, an error class name...")
-    problems: list[ProblemItem] = Field(default_factory=list, description="Each input at fault, when known.")
 
 
 class OpenAIErrorDetail(BaseModel):
@@ -102,42 +70,7 @@ class ApiProblem(HTTPException):
         self.code, self.param, self.problems = code, param, list(problems)
 
     def problem(self) -> ProblemDetails:
-        return ProblemDetails(
-            type=PROBLEM_TYPE + self.code,
-            title=HTTPStatus(self.status_code).phrase,
-            status=self.status_code,
-            detail=self.detail,
-            code=self.code,
-            problems=self.problems,
-        )
-
-
-INFERENCE_STATUS: list[tuple[type[InferenceError], int]] = [  # first match wins; else 500
-    (UnknownModelError, 404),
-    (UnknownAdapterError, 404),
-    (InvalidRequestError, 400),
-    (PromptTooLongError, 400),
-    (AdapterBaseMismatchError, 400),
-    (CapacityError, 503),
-    (EngineFailedError, 503),
-]
-
-REGISTRY_STATUS: list[tuple[type[registry.RegistryError], int]] = [  # first match wins; else 400
-    (registry.UnknownModelError, 404),
-    (registry.UnknownVersionError, 404),
-    (registry.VersionDeletedError, 409),
-    (registry.VersionFailedVerificationError, 409),
-    (registry.VersionStillAliasedError, 409),
-]
-
-TRAINER_STATUS = {  # a trainer refusal's category -> HTTP status
-    "ValidationError": 400,
-    "ResourceError": 422,
-    "BudgetError": 403,
-    "NotFound": 404,
-    "Conflict": 409,
-    "Unavailable": 503,
-}
+        return ProblemDetails.of(self.status_code, self.code, self.detail, self.problems)
 
 
 def problem_for(exc: Exception) -> ApiProblem:
@@ -145,14 +78,9 @@ def problem_for(exc: Exception) -> ApiProblem:
     match exc:
         case ApiProblem():
             return exc
-        case InferenceError():
-            status = next((s for cls, s in INFERENCE_STATUS if isinstance(exc, cls)), 500)
-            return ApiProblem(status, exc.code, str(exc))
-        case CarbonError():
-            return ApiProblem(404 if isinstance(exc, UnknownSubjectError) else 400, type(exc).__name__, str(exc))
-        case registry.RegistryError():
-            status = next((s for cls, s in REGISTRY_STATUS if isinstance(exc, cls)), 400)
-            return ApiProblem(status, type(exc).__name__, str(exc))
+        case ServiceError():  # a service's refusal: its class or its answer says status and code
+            problem = exc.problem()
+            return ApiProblem(problem.status, problem.code, problem.detail, problem.problems)
         case AuthError():
             return ApiProblem(401, "invalid_api_key", str(exc), headers={"WWW-Authenticate": "Bearer"})
         case nats.errors.NoRespondersError() | BusUnavailableError():
@@ -220,7 +148,7 @@ def install(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_exception_handler(Exception, _handle)  # what nothing else caught: a 500 in the same shape
-    handled = (ApiProblem, InferenceError, CarbonError, registry.RegistryError, AuthError, RequestValidationError)
+    handled = (ApiProblem, ServiceError, AuthError, RequestValidationError)
     unavailable = (BusUnavailableError, nats.errors.NoRespondersError, nats.errors.TimeoutError, TimeoutError)
     for error in (*handled, *unavailable, HTTPException):
         app.add_exception_handler(error, _handle)

@@ -27,12 +27,13 @@ from contracts import ContractError, decode_envelope
 from contracts.subjects import TOKEN
 from contracts.training_config import TrainingConfig
 from services.api.dependencies import Artifacts, Bus, Caller, CappedCaller, Settings
-from services.api.errors import PROBLEM_RESPONSES, TRAINER_STATUS, ApiProblem, ProblemItem
+from services.api.errors import PROBLEM_RESPONSES, ApiProblem
 from services.api.shutdown import POLL_S, Stopping, until_stopping
 from services.carbon.client import CarbonClient, JobFootprint
 from services.runtime.artifacts import ArtifactStore, StoredObject, layout
 from services.runtime.event_feed import StoredEvent, read_events
-from services.trainer.adapters.rpc import call
+from services.runtime.problems import ProblemItem
+from services.trainer.client import ask
 from services.trainer.commands import CancelJob, Command, CreateJob, GetJob, RegisterDataset
 from services.trainer.replies import CancelRequested, DatasetRegistration, JobCreated, JobDetail
 
@@ -45,13 +46,8 @@ JobId = Annotated[str, PathParam(pattern=TOKEN.pattern, description="The job's i
 
 
 async def _trainer(nc: Client, command: Command, reply_model: type[Reply]) -> Reply:
-    """The trainer's answer to `command`, or its refusal raised as an ApiProblem."""
-    reply = await call(nc, command, timeout=300)
-    if reply["ok"]:
-        return reply_model.model_validate(reply["result"])
-    error = reply["error"]
-    problems = [ProblemItem.model_validate(problem) for problem in error.get("problems", [])]
-    raise ApiProblem(TRAINER_STATUS.get(error["category"], 500), error["type"], error["message"], problems)
+    """The trainer's answer to `command` (a refusal is raised as RpcFailed, answered with its problem)."""
+    return reply_model.model_validate(await ask(nc, command, timeout=300))
 
 
 @router.post("/datasets", status_code=201)

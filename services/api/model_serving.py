@@ -4,7 +4,8 @@ it (pure, no I/O). Whether it may be served at all is the registry's answer (`rp
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from services.registry.replies import ServableVersion
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,13 @@ class NotServableError(Exception):
     """The version has no artifact vLLM can load (HTTP 409)."""
 
 
-def serving_plan(version: dict[str, Any], base: tuple[str, str] | None) -> ServingPlan:
+def serving_plan(version: ServableVersion, base: tuple[str, str] | None) -> ServingPlan:
     """`version` as the registry resolves it (name, version, base_model, artifacts). A LoRA version is
     served as an adapter on its base model (`base`: its uri and sha256, if registered), so versions of
     one base share an engine; otherwise its merged 16-bit weights are served as a model of their own."""
-    name, number, base_model = version["name"], version["version"], version["base_model"]
-    kinds = {artifact["kind"]: artifact for artifact in version["artifacts"]}
-    location = {kind: {"uri": a["uri"], "sha256": a["sha256"]} for kind, a in kinds.items()}
+    name, number, base_model = version.name, version.version, version.base_model
+    kinds = {artifact.kind: artifact for artifact in version.artifacts}
+    location = {kind: {"uri": a.uri, "sha256": a.sha256} for kind, a in kinds.items()}
     if "lora" in kinds and base is not None:
         source = {"uri": base[0], "sha256": base[1]}
         return ServingPlan(base_model, source, f"{name}-v{number}", location["lora"])

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from services.api.dependencies import Inference, Registry
 from services.api.errors import PROBLEM_RESPONSES, ApiProblem
 from services.api.model_serving import NotServableError, serving_plan
-from services.inference import protocol as rpc
-from services.registry.client import ModelVersionRow
+from services.inference import protocol as wire
+from services.registry.replies import CataloguedBaseModel, ModelVersionRow, ServableVersion
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 ModelName = Annotated[str, Path(min_length=1, max_length=200, description="The model's name in the catalogue.")]
@@ -41,16 +41,17 @@ async def serve_model_version(client: Inference, registry: Registry, name: Model
     """Load the version into the inference service (a LoRA version as an adapter on its base);
     answers `model`, the id to use on /v1/chat/completions. A deleted version, or one that failed
     verification, is refused (409) with the registry's reason."""
-    servable = await registry.ask("resolve", name=name, ref=str(version))
-    bases = {row["name"]: (row["uri"], row["sha256"]) for row in await registry.ask("base_models")}
+    servable: ServableVersion = await registry.ask("resolve", name=name, ref=str(version))
+    base_models: list[CataloguedBaseModel] = await registry.ask("base_models")
+    bases = {row.name: (row.uri, row.sha256) for row in base_models}
     try:
-        plan = serving_plan(servable, bases.get(servable["base_model"]))
+        plan = serving_plan(servable, bases.get(servable.base_model))
     except NotServableError as exc:
         raise ApiProblem(409, "not_servable", str(exc)) from exc
     await client.load(
         plan.model,
-        rpc.ArtifactLocation(**plan.source),
+        wire.ArtifactLocation(**plan.source),
         plan.adapter,
-        rpc.ArtifactLocation(**plan.adapter_source) if plan.adapter_source else None,
+        wire.ArtifactLocation(**plan.adapter_source) if plan.adapter_source else None,
     )
     return ModelServed(model=plan.chat_model_id, name=name, version=version)

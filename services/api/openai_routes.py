@@ -21,7 +21,7 @@ from services.api import translate
 from services.api.dependencies import Caller, CappedCaller, Inference
 from services.api.errors import OPENAI_RESPONSES, openai_error
 from services.api.openai_wire import ChatCompletionRequest, CommonFields, CompletionRequest
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.client import InferenceClient
 from services.inference.domain import InferenceError
 
@@ -34,8 +34,8 @@ async def list_models(client: Inference, _: Caller) -> dict[str, Any]:
     created = int(time.time())
     ids = []
     for loaded in await client.models():
-        ids.append(translate.model_id(loaded["model"]))
-        ids.extend(translate.model_id(loaded["model"], adapter) for adapter in loaded["adapters"])
+        ids.append(translate.model_id(loaded.model))
+        ids.extend(translate.model_id(loaded.model, adapter) for adapter in loaded.adapters)
     return {
         "object": "list",
         "data": [{"id": i, "object": "model", "created": created, "owned_by": "greentune"} for i in ids],
@@ -68,7 +68,7 @@ async def completions(body: CompletionRequest, client: Inference, actor: CappedC
 
 async def _stream(
     client: InferenceClient,
-    request: rpc.GenerateRequest,
+    request: wire.GenerateRequest,
     body: CommonFields,
     chat: bool,
     response_id: str,

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from contracts import Actor
 from services.api.openai_wire import ChatCompletionRequest, CommonFields, CompletionRequest
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.domain import InvalidSamplingError, SamplingSettings, describe
 
 SAMPLING_FIELDS = (
@@ -48,7 +48,7 @@ def sampling_of(request: CommonFields, max_tokens: int | None) -> SamplingSettin
     try:
         return SamplingSettings.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as exc:
-        raise InvalidSamplingError(f"invalid sampling parameters: {describe(exc, '')}") from None
+        raise InvalidSamplingError(f"invalid sampling parameters: {describe(exc.errors(), '')}") from None
 
 
 def _target(request: CommonFields, actor: Actor, request_id: str, max_tokens: int | None) -> dict[str, Any]:
@@ -62,35 +62,35 @@ def _target(request: CommonFields, actor: Actor, request_id: str, max_tokens: in
     }
 
 
-def chat_request(request: ChatCompletionRequest, actor: Actor, request_id: str) -> rpc.GenerateRequest:
+def chat_request(request: ChatCompletionRequest, actor: Actor, request_id: str) -> wire.GenerateRequest:
     messages = tuple(
-        rpc.ChatMessage(role="system" if turn.role == "developer" else turn.role, content=turn.text)
+        wire.ChatMessage(role="system" if turn.role == "developer" else turn.role, content=turn.text)
         for turn in request.messages
     )
     max_tokens = request.max_completion_tokens or request.max_tokens
-    return rpc.GenerateRequest(messages=messages, **_target(request, actor, request_id, max_tokens))
+    return wire.GenerateRequest(messages=messages, **_target(request, actor, request_id, max_tokens))
 
 
-def completion_generate(request: CompletionRequest, actor: Actor, request_id: str) -> rpc.GenerateRequest:
-    return rpc.GenerateRequest(prompt=request.prompts[0], **_target(request, actor, request_id, request.max_tokens))
+def completion_generate(request: CompletionRequest, actor: Actor, request_id: str) -> wire.GenerateRequest:
+    return wire.GenerateRequest(prompt=request.prompts[0], **_target(request, actor, request_id, request.max_tokens))
 
 
-def completion_batch(request: CompletionRequest, actor: Actor, request_id: str) -> rpc.BatchRequest:
-    inputs = tuple(rpc.PromptInput(prompt=prompt) for prompt in request.prompts)
-    return rpc.BatchRequest(inputs=inputs, **_target(request, actor, request_id, request.max_tokens))
+def completion_batch(request: CompletionRequest, actor: Actor, request_id: str) -> wire.BatchRequest:
+    inputs = tuple(wire.PromptInput(prompt=prompt) for prompt in request.prompts)
+    return wire.BatchRequest(inputs=inputs, **_target(request, actor, request_id, request.max_tokens))
 
 
-def finish_reason(completion: rpc.Completion) -> str:
+def finish_reason(completion: wire.Completion) -> str:
     return "length" if completion.finish_reason == "length" else "stop"
 
 
-def usage(completions: list[rpc.Completion]) -> dict[str, int]:
+def usage(completions: list[wire.Completion]) -> dict[str, int]:
     prompt = sum(c.prompt_tokens for c in completions)
     generated = sum(c.completion_tokens for c in completions)
     return {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
 
 
-def chat_completion(completion: rpc.Completion, model: str, response_id: str, created: int) -> dict[str, Any]:
+def chat_completion(completion: wire.Completion, model: str, response_id: str, created: int) -> dict[str, Any]:
     return {
         "id": response_id,
         "object": "chat.completion",
@@ -108,7 +108,7 @@ def chat_completion(completion: rpc.Completion, model: str, response_id: str, cr
     }
 
 
-def text_completion(completions: list[rpc.Completion], model: str, response_id: str, created: int) -> dict[str, Any]:
+def text_completion(completions: list[wire.Completion], model: str, response_id: str, created: int) -> dict[str, Any]:
     return {
         "id": response_id,
         "object": "text_completion",
@@ -123,7 +123,7 @@ def text_completion(completions: list[rpc.Completion], model: str, response_id: 
 
 
 def stream_chunk(
-    chunk: rpc.StreamChunk, chat: bool, model: str, response_id: str, created: int, first: bool
+    chunk: wire.StreamChunk, chat: bool, model: str, response_id: str, created: int, first: bool
 ) -> dict[str, Any]:
     """One streamed piece: a text delta (chunk) or the closing one with the finish reason (end)."""
     done = chunk.completion if chunk.kind == "end" else None
@@ -139,7 +139,7 @@ def stream_chunk(
     return {"id": response_id, "object": kind, "created": created, "model": model, "choices": [choice]}
 
 
-def usage_chunk(completion: rpc.Completion, chat: bool, model: str, response_id: str, created: int) -> dict[str, Any]:
+def usage_chunk(completion: wire.Completion, chat: bool, model: str, response_id: str, created: int) -> dict[str, Any]:
     """The last streamed piece when `stream_options.include_usage` is set: no choices, the usage."""
     kind = "chat.completion.chunk" if chat else "text_completion"
     return {

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 
 from services.carbon import recommendations as rules
+from services.carbon.replies import Recommendation
 from services.carbon.reports import CarbonReports
 
 
-def job_recommendations(reports: CarbonReports, job_id: str) -> list[dict[str, Any]]:
+def job_recommendations(reports: CarbonReports, job_id: str) -> list[Recommendation]:
     job = reports.job(job_id)
     energy, grams = job["energy_kwh"], job["emissions_g"]
     intensity = grams / energy if energy else 0.0  # gCO2eq/kWh
@@ -20,7 +21,7 @@ def job_recommendations(reports: CarbonReports, job_id: str) -> list[dict[str, A
         _efficient_peer(reports, job, intensity),
         rules.unmeasured_grid(job["intensity_fallback"], intensity),
     ]
-    return [r.__dict__ for r in found if r is not None]
+    return [Recommendation(**r.__dict__) for r in found if r is not None]
 
 
 def _losses(reports: CarbonReports, job_id: str) -> list[tuple[int, float]]:

@@ -11,15 +11,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from contracts.stream import STREAM_NAME
-from services.carbon.adapters.rpc import RpcServer
+from services.carbon.adapters.rpc import RPC
 from services.carbon.config import CarbonSettings
 from services.carbon.handlers import CarbonHandlers
 from services.carbon.view import CARBON_FILTERS, CarbonView
+from services.runtime import rpc
 from services.runtime.artifacts import ArtifactStore
 from services.runtime.jetstream import ensure_stream
 from services.runtime.projection import ProjectionRunner
@@ -34,7 +36,7 @@ class CarbonService:
     view: CarbonView
     projection: ProjectionRunner
     handlers: CarbonHandlers
-    rpc: RpcServer
+    rpc: NatsBroker
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -46,9 +48,9 @@ class CarbonService:
         await _drop_consumer_with_other_filters(nc.jetstream())
         projection = ProjectionRunner(nc, view, durable=DURABLE, filter_subjects=CARBON_FILTERS)
         handlers = CarbonHandlers(view, EventPublisher(nc), store)
-        service = cls(view, projection, handlers, RpcServer(nc, handlers.answer))
+        service = cls(view, projection, handlers, rpc.broker(nc, RPC, handlers))
         await projection.start()
-        await service.rpc.start()
+        await rpc.start(service.rpc)
         try:
             yield service
         finally:

@@ -13,11 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from nats.aio.client import Client
-from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import Actor
 from contracts.training_config import TrainingConfig
-from services.carbon.adapters.rpc import call
+from services.carbon.adapters.rpc import RPC
 from services.carbon.budgets import BudgetDecision
 from services.carbon.domain import (
     BudgetExceededError,
@@ -26,7 +25,11 @@ from services.carbon.domain import (
     UnknownGridError,
     UnknownSubjectError,
 )
+from services.carbon.replies import BudgetVerdict, HowMeasured, IntensityUsed, JobFootprint, UnmeasuredGap
+from services.runtime import rpc
 from services.runtime.errors import BusUnavailableError
+
+__all__ = ["BudgetGate", "CarbonClient", "HowMeasured", "IntensityUsed", "JobFootprint", "UnmeasuredGap"]
 
 _ERRORS: dict[str, type[CarbonError]] = {
     c.__name__: c
@@ -34,82 +37,28 @@ _ERRORS: dict[str, type[CarbonError]] = {
 }
 
 
-class IntensityUsed(BaseModel):
-    g_per_kwh: float
-    source: str
-    is_fallback: bool
-    country_iso_code: str | None = None
-    region: str | None = None
-    pue: float
-
-
-class HowMeasured(BaseModel):
-    """Each component's metering method and the grid intensities behind a footprint."""
-
-    cpu: list[str]
-    gpu: list[str]
-    ram: list[str]
-    intensity: list[IntensityUsed]
-
-
-class UnmeasuredGap(BaseModel):
-    """Time an attempt killed before its final measurement left unmeasured (in no total)."""
-
-    attempt: int | None = None
-    last_attempt: int | None = None
-    after_sequence: int | None = None
-    seconds: float | None = None
-    note: str
-
-
-class JobFootprint(BaseModel):
-    """A job's energy and CO2 (the sums of its measured intervals) with how each figure was measured,
-    beside the job's row in the carbon read model (name, status, tokens, forecast...)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    job_id: str
-    name: str | None = None
-    status: str | None = None
-    intervals: int = Field(description="Measured intervals summed.")
-    energy_kwh: float
-    emissions_g: float = Field(description="gCO2eq.")
-    duration_s: float
-    cpu_kwh: float
-    gpu_kwh: float
-    ram_kwh: float
-    last_sequence: int | None = None
-    final_seen: bool = Field(description="The job's last measurement arrived: the totals are final.")
-    intensity_fallback: bool = Field(description="Some interval used a fallback grid intensity.")
-    how_measured: HowMeasured
-    missing_sequences: list[int] = Field(description="Interval numbers not (yet) received.")
-    unmeasured: list[UnmeasuredGap] = Field(default_factory=list)
-    unmeasured_seconds: float = 0.0
-    g_per_1k_trained_tokens: float | None = None
-    kwh_per_1k_trained_tokens: float | None = None
-    forecast_kwh: float | None = None
-    forecast_g: float | None = None
-
-
 class CarbonClient:
     def __init__(self, nc: Client, timeout: float = 10.0) -> None:
         self.nc, self.timeout = nc, timeout
 
     async def ask(self, name: str, request: dict[str, Any]) -> Any:
-        reply = await call(self.nc, name, request, self.timeout)
-        if not reply["ok"]:
-            error = _ERRORS.get(reply["error"]["type"], CarbonError)  # the service's own class, when known
-            raise error(f"{reply['error']['type']}: {reply['error']['message']}")
-        return reply["result"]
+        """The result of `rpc.carbon.<name>` as its route's reply type (services/carbon/replies.py);
+        a refusal as the service's own error class, when known."""
+        reply = RPC.route(name).reply
+        try:
+            return await rpc.call(self.nc, RPC.subject(name), request, reply, self.timeout, "carbon service")
+        except rpc.RpcFailed as exc:
+            error = _ERRORS.get(exc.error_code(), CarbonError)
+            raise error(f"{exc.error_code()}: {exc}") from None
 
     async def check_budget(self, api_key: str) -> BudgetDecision:
-        result = await self.ask("budget.check", {"api_key": api_key})
-        result.pop("fraction_used", None)
-        return BudgetDecision(**result)
+        verdict: BudgetVerdict = await self.ask("budget.check", {"api_key": api_key})
+        return BudgetDecision(**verdict.model_dump(exclude={"fraction_used"}))
 
     async def job(self, job_id: str) -> JobFootprint:
-        """kWh, gCO2eq, per-component figures and how each was measured."""
-        return JobFootprint.model_validate(await self.ask("job", {"job_id": job_id}))
+        """kWh, gCO2eq, per-component figures and how each was measured, and the job's forecast."""
+        footprint: JobFootprint = await self.ask("job", {"job_id": job_id})
+        return footprint
 
 
 class BudgetGate:

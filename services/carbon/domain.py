@@ -13,17 +13,20 @@ from typing import Literal
 from contracts import Actor
 from contracts.events.carbon import ComponentEnergy, EmissionsMeasured
 from services.runtime.energy import ComponentReading, EnergyReading
+from services.runtime.problems import ServiceError
 
 KWH_IN_JOULES = 3.6e6  # J per kWh
 PRODUCER = "carbon"  # publishes directly (no outbox relay fences `events.carbon.>`)
 
 
-class CarbonError(Exception):
+class CarbonError(ServiceError):
     """Base of the carbon service's errors."""
 
 
 class MeterUnavailableError(CarbonError):
     """The energy meter could not start or read (CodeCarbon failed, unsupported hardware)."""
+
+    status = 503
 
 
 class UnknownGridError(CarbonError):
@@ -33,9 +36,13 @@ class UnknownGridError(CarbonError):
 class BudgetExceededError(CarbonError):
     """The API key used its whole budget; new jobs are refused."""
 
+    status = 403
+
 
 class UnknownSubjectError(CarbonError):
     """A query named a job, model or engine the read model has never seen."""
+
+    status = 404
 
 
 @dataclass(frozen=True)

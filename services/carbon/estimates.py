@@ -12,34 +12,32 @@ from typing import Any
 from contracts.training_config import TrainingConfig
 from services.carbon.domain import CarbonError, UnknownSubjectError
 from services.carbon.forecast import History, Measured, StepClock, forecast_job, planned_tokens, preflight_estimate
+from services.carbon.replies import ActualTotals, EarlyForecast, ForecastPoint, JobForecastReport, PreflightEstimate
 from services.carbon.reports import CarbonReports
 
 
-def job_forecast(reports: CarbonReports, job_id: str) -> dict[str, Any]:
+def job_forecast(reports: CarbonReports, job_id: str) -> JobForecastReport:
     jobs = reports.view.rows("SELECT * FROM jobs WHERE job_id=?", (job_id,))
     if not jobs:
         raise UnknownSubjectError(f"no job {job_id} in the carbon read model")
     job, totals = jobs[0], reports.subject_totals("job", job_id)
-    out: dict[str, Any] = {"job_id": job_id, "status": job["status"], "max_steps": job["max_steps"]}
+    out = JobForecastReport(job_id=job_id, status=job["status"], max_steps=job["max_steps"])
     if job["forecast_step"] is not None:
-        out["at_10_percent"] = {
-            "energy_kwh": job["forecast_kwh"],
-            "emissions_g": job["forecast_g"],
-            "at_step": job["forecast_step"],
-            "basis": job["forecast_basis"],
-        }
+        out.at_10_percent = EarlyForecast(
+            energy_kwh=job["forecast_kwh"],
+            emissions_g=job["forecast_g"],
+            at_step=job["forecast_step"],
+            basis=job["forecast_basis"],
+        )
     live = _live(reports, job, totals)
     if live is not None:
-        out["live"] = {
-            "energy_kwh": live.energy_kwh,
-            "emissions_g": live.emissions_g,
-            "at_step": live.at_step,
-            "basis": live.basis,
-        }
+        out.live = ForecastPoint(
+            energy_kwh=live.energy_kwh, emissions_g=live.emissions_g, at_step=live.at_step, basis=live.basis
+        )
     if totals["final_seen"]:
-        out["actual"] = {"energy_kwh": totals["energy_kwh"], "emissions_g": totals["emissions_g"]}
-        if job["forecast_kwh"] and totals["energy_kwh"]:
-            out["at_10_percent"]["error"] = job["forecast_kwh"] / totals["energy_kwh"] - 1.0
+        out.actual = ActualTotals(energy_kwh=totals["energy_kwh"], emissions_g=totals["emissions_g"])
+        if out.at_10_percent is not None and job["forecast_kwh"] and totals["energy_kwh"]:
+            out.at_10_percent.error = job["forecast_kwh"] / totals["energy_kwh"] - 1.0
     return out
 
 
@@ -77,7 +75,9 @@ def history(reports: CarbonReports, base_model: str) -> History:
     )
 
 
-def preflight(reports: CarbonReports, config: TrainingConfig, rows: int | None, mean: float | None) -> dict[str, Any]:
+def preflight(
+    reports: CarbonReports, config: TrainingConfig, rows: int | None, mean: float | None
+) -> PreflightEstimate:
     if rows is None or mean is None:
         found = reports.view.rows("SELECT * FROM datasets WHERE dataset_id=?", (config.dataset_id,))
         if not found:
@@ -87,4 +87,4 @@ def preflight(reports: CarbonReports, config: TrainingConfig, rows: int | None, 
             )
         rows, mean = rows or found[0]["rows"], mean or found[0]["mean_tokens"]
     estimate = preflight_estimate(planned_tokens(config, rows, mean), history(reports, config.base_model))
-    return estimate.__dict__
+    return PreflightEstimate(**estimate.__dict__)

@@ -9,6 +9,7 @@ import csv
 import io
 from typing import Any
 
+from services.carbon.replies import ModelCardCo2
 from services.carbon.reports import CarbonReports
 
 CSV_COLUMNS = (
@@ -88,18 +89,18 @@ def _csv_row(row: dict[str, Any], subject_type: str, subject_id: str, totals: di
     }
 
 
-def model_card_co2(reports: CarbonReports, job_id: str) -> dict[str, Any]:
+def model_card_co2(reports: CarbonReports, job_id: str) -> ModelCardCo2:
     """The model card's `co2_eq_emissions` (emissions in grams) for the job that trained the model."""
     job = reports.job(job_id)
     how = job["how_measured"]
     locations = sorted({i["country_iso_code"] or "world average (no country configured)" for i in how["intensity"]})
-    return {
-        "emissions": job["emissions_g"],
-        "source": "greentune carbon meter (CodeCarbon); intensity: "
+    return ModelCardCo2(
+        emissions=job["emissions_g"],
+        source="greentune carbon meter (CodeCarbon); intensity: "
         + "; ".join(sorted({i["source"] for i in how["intensity"]})),
-        "training_type": "fine-tuning",
-        "geographical_location": ", ".join(locations),
-        "hardware_used": "; ".join(f"{part.upper()} {', '.join(how[part])}" for part in ("cpu", "gpu", "ram")),
-        "energy_kwh": job["energy_kwh"],
-        "intensity_is_fallback": job["intensity_fallback"],
-    }
+        training_type="fine-tuning",
+        geographical_location=", ".join(locations),
+        hardware_used="; ".join(f"{part.upper()} {', '.join(how[part])}" for part in ("cpu", "gpu", "ram")),
+        energy_kwh=job["energy_kwh"],
+        intensity_is_fallback=job["intensity_fallback"],
+    )

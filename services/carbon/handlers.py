@@ -1,4 +1,5 @@
-"""What the carbon service does: answer queries (one method per `rpc.carbon.<name>`), set budgets,
+"""What the carbon service does: answer queries (one method per `rpc.carbon.<name>`, listed in
+services/carbon/adapters/rpc.py), set budgets,
 and, after each batch the read model applies, publish budget crossings and store finished jobs'
 emissions.csv. Budget events are appended only if the budget's last event is the one the read
 model saw (expected last subject sequence), so a warning is never published twice.
@@ -9,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from contracts import Actor, DomainEvent, Envelope
 from contracts.events.carbon import BudgetSet
-from services.carbon import exports, queries
+from services.carbon import exports, queries, replies
 from services.carbon.advice import job_recommendations
 from services.carbon.budgets import Budget, BudgetDecision, Usage, check_budget, crossings
 from services.carbon.domain import PRODUCER
 from services.carbon.estimates import job_forecast, preflight
-from services.carbon.ports import EventSink
+from services.carbon.ports import EventAppender
 from services.carbon.reports import CarbonReports
 from services.carbon.view import CarbonView
 from services.runtime.artifacts import ArtifactStore, layout
@@ -29,67 +29,74 @@ SYSTEM = Actor(kind="system", id="carbon")
 
 
 class CarbonHandlers:
-    def __init__(self, view: CarbonView, events: EventSink, store: ArtifactStore | None = None) -> None:
+    def __init__(self, view: CarbonView, events: EventAppender, store: ArtifactStore | None = None) -> None:
         self.view, self.events, self.store = view, events, store
         self.reports = CarbonReports(view)
         self.log = get_logger("carbon.handlers")
 
-    async def answer(self, name: str, query: queries.Query) -> Any:
-        """Dispatch `rpc.carbon.<name>`; the read model is queried in a worker thread."""
-        if name == "budget.set":
-            assert isinstance(query, queries.SetBudget)
-            return await self.set_budget(query)
-        return await asyncio.to_thread(getattr(self, "q_" + name.replace(".", "_")), query)
+    def job(self, q: queries.JobQuery) -> replies.JobFootprint:
+        """A job's energy and CO2 with how each was measured, and its forecast."""
+        report = self.reports.job(q.job_id)
+        return replies.JobFootprint(**report, forecast=job_forecast(self.reports, q.job_id))
 
-    def q_job(self, q: queries.JobQuery) -> dict[str, Any]:
-        return {**self.reports.job(q.job_id), "forecast": job_forecast(self.reports, q.job_id)}
+    def jobs(self, _: queries.NoArguments) -> list[replies.JobReport]:
+        """Every job's energy and CO2."""
+        return [replies.JobReport.model_validate(row) for row in self.reports.jobs()]
 
-    def q_jobs(self, _: queries.NoArguments) -> list[dict[str, Any]]:
-        return self.reports.jobs()
+    def days(self, _: queries.NoArguments) -> list[replies.DayUsage]:
+        """Energy and CO2 per day."""
+        return [replies.DayUsage.model_validate(row) for row in self.reports.per_day()]
 
-    def q_days(self, _: queries.NoArguments) -> list[dict[str, Any]]:
-        return self.reports.per_day()
+    def api_keys(self, _: queries.NoArguments) -> list[replies.ApiKeyUsage]:
+        """Energy and CO2 per API key (training and serving)."""
+        return [replies.ApiKeyUsage.model_validate(row) for row in self.reports.per_api_key()]
 
-    def q_api_keys(self, _: queries.NoArguments) -> list[dict[str, Any]]:
-        return self.reports.per_api_key()
+    def models(self, _: queries.NoArguments) -> list[replies.ModelUsage]:
+        """Energy and CO2 per served model and adapter."""
+        return [replies.ModelUsage.model_validate(row) for row in self.reports.per_model()]
 
-    def q_models(self, _: queries.NoArguments) -> list[dict[str, Any]]:
-        return self.reports.per_model()
+    def engine(self, q: queries.EngineQuery) -> replies.EngineReport:
+        """An inference engine's energy and CO2 and its requests' shares."""
+        return replies.EngineReport.model_validate(self.reports.engine(q.engine_id))
 
-    def q_engine(self, q: queries.EngineQuery) -> dict[str, Any]:
-        return self.reports.engine(q.engine_id)
-
-    def q_forecast(self, q: queries.JobQuery) -> dict[str, Any]:
+    def forecast(self, q: queries.JobQuery) -> replies.JobForecastReport:
+        """What a running job will use by its end, from its progress so far."""
         return job_forecast(self.reports, q.job_id)
 
-    def q_estimate(self, q: queries.EstimateQuery) -> dict[str, Any]:
+    def estimate(self, q: queries.EstimateQuery) -> replies.PreflightEstimate:
+        """What a job configuration would use, before it runs."""
         return preflight(self.reports, q.config, q.rows, q.mean_tokens_per_row)
 
-    def q_recommendations(self, q: queries.JobQuery) -> list[dict[str, Any]]:
+    def recommendations(self, q: queries.JobQuery) -> list[replies.Recommendation]:
+        """How a job could have used less energy."""
         return job_recommendations(self.reports, q.job_id)
 
-    def q_model_card(self, q: queries.JobQuery) -> dict[str, Any]:
+    def model_card(self, q: queries.JobQuery) -> replies.ModelCardCo2:
+        """The CO2 section of a model card for the job's model."""
         return exports.model_card_co2(self.reports, q.job_id)
 
-    def q_csv(self, q: queries.CsvQuery) -> str:
+    def csv(self, q: queries.CsvQuery) -> str:
+        """emissions.csv of a job or an engine."""
         return exports.emissions_csv(self.reports, q.subject_type, q.subject_id)
 
-    def q_budgets(self, _: queries.NoArguments) -> list[dict[str, Any]]:
-        return [{**b.__dict__, **self.usage(b.api_key).__dict__} for b in self.budgets()]
+    def budgets(self, _: queries.NoArguments) -> list[replies.BudgetUsage]:
+        """Every API key's budget with its usage."""
+        return [replies.BudgetUsage(**b.__dict__, **self.usage(b.api_key).__dict__) for b in self.stored_budgets()]
 
-    def q_budget_check(self, q: queries.BudgetQuery) -> dict[str, Any]:
+    def check_budget(self, q: queries.BudgetQuery) -> replies.BudgetVerdict:
+        """Whether an API key may start a job under its budget."""
         decision = self.check(q.api_key)
-        return {**decision.__dict__, "fraction_used": decision.fraction_used}
+        return replies.BudgetVerdict(**decision.__dict__, fraction_used=decision.fraction_used)
 
     def check(self, api_key: str) -> BudgetDecision:
-        budget = next((b for b in self.budgets() if b.api_key == api_key), None)
+        budget = next((b for b in self.stored_budgets() if b.api_key == api_key), None)
         return check_budget(api_key, budget, self.usage(api_key))
 
     def usage(self, api_key: str) -> Usage:
         row = next((r for r in self.reports.per_api_key() if r["api_key"] == api_key), None)
         return Usage(row["total_kwh"], row["total_g"]) if row else Usage(0.0, 0.0)
 
-    def budgets(self) -> list[Budget]:
+    def stored_budgets(self) -> list[Budget]:
         rows = self.view.rows("SELECT * FROM budgets ORDER BY api_key")
         return [
             Budget(
@@ -103,12 +110,13 @@ class CarbonHandlers:
             for r in rows
         ]
 
-    async def set_budget(self, q: queries.SetBudget) -> dict[str, Any]:
+    async def set_budget(self, q: queries.SetBudget) -> replies.BudgetAccepted:
+        """Set an API key's energy or CO2 budget (a BudgetSet event)."""
         event = BudgetSet(metric=q.metric, limit=q.limit, warning_fraction=q.warning_fraction)
         sequence = await self.events.publish(
             Envelope.new(event, producer=PRODUCER, aggregate_id=q.api_key, actor=q.actor)
         )
-        return {"api_key": q.api_key, "metric": q.metric, "limit": q.limit, "stream_sequence": sequence}
+        return replies.BudgetAccepted(api_key=q.api_key, metric=q.metric, limit=q.limit, stream_sequence=sequence)
 
     async def after_batch(self) -> None:
         """Side effects of what the read model just applied: budget crossings, emissions.csv files."""
@@ -117,7 +125,7 @@ class CarbonHandlers:
             await asyncio.to_thread(self._export_finished_jobs)
 
     async def _publish_crossings(self) -> None:
-        for budget in await asyncio.to_thread(self.budgets):
+        for budget in await asyncio.to_thread(self.stored_budgets):
             events = crossings(budget, await asyncio.to_thread(self.usage, budget.api_key))
             if events:
                 await self._append(budget.api_key, events)

@@ -16,7 +16,7 @@ class GridIntensity(Protocol):
     def current(self) -> CarbonIntensity: ...
 
 
-class EventSink(Protocol):
+class EventAppender(Protocol):
     """Appends an event to the log and returns its stream sequence (EventPublisher satisfies it)."""
 
     async def publish(self, envelope: Envelope, expected_last_sequence: int | None = None) -> int: ...

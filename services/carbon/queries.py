@@ -1,7 +1,5 @@
-"""Requests the carbon service answers over NATS request/reply, one `rpc.carbon.<name>` subject each.
-
-Replies are `{"ok": true, "result": ...}` or `{"ok": false, "error": {"type", "message"}}`.
-"""
+"""Requests the carbon service answers over NATS request/reply, one `rpc.carbon.<name>` subject each
+(services/carbon/adapters/rpc.py), in the rpc shape of services/runtime/rpc.py."""
 
 from __future__ import annotations
 
@@ -52,21 +50,3 @@ class SetBudget(BudgetQuery):
 class CsvQuery(Query):
     subject_type: Literal["job", "engine"] = Field("job", description="A job or an inference engine.")
     subject_id: str = Field(min_length=1, description="Its id.")
-
-
-QUERIES: dict[str, type[Query]] = {
-    "job": JobQuery,
-    "jobs": NoArguments,
-    "days": NoArguments,
-    "api_keys": NoArguments,
-    "models": NoArguments,
-    "engine": EngineQuery,
-    "forecast": JobQuery,
-    "estimate": EstimateQuery,
-    "recommendations": JobQuery,
-    "model_card": JobQuery,
-    "csv": CsvQuery,
-    "budgets": NoArguments,
-    "budget.check": BudgetQuery,
-    "budget.set": SetBudget,
-}

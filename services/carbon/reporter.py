@@ -24,12 +24,12 @@ from typing import Protocol
 from contracts import Envelope
 from contracts.events.carbon import EmissionsMeasured, EmissionsUnmeasured
 from services.carbon.domain import PRODUCER, CarbonError, MeteredSubject, interval_event
-from services.carbon.ports import EventSink, GridIntensity
+from services.carbon.ports import EventAppender, GridIntensity
 from services.runtime.energy import EnergyMeter, EnergyReading
 from services.runtime.logging import get_logger
 
 
-class EmissionsLog(EventSink, Protocol):
+class EmissionsLog(EventAppender, Protocol):
     async def last_measured(self, aggregate_type: str, aggregate_id: str) -> Envelope | None: ...
 
 

@@ -1,6 +1,7 @@
 """Read-only reports over the carbon read model: per job (with how every figure was measured),
 job comparison, per day, per API key, per model (training + serving), per engine (metered energy
-against the per-request shares). Plain dicts, ready for JSON replies and the CLI. Time that killed
+against the per-request shares). Plain dicts; the handlers answer them as the reply models of
+services/carbon/replies.py (JobReport, DayUsage, EngineReport...). Time that killed
 runs left unmeasured is listed beside the totals (`unmeasured`), never guessed into them.
 """
 

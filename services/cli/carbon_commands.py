@@ -12,30 +12,33 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic_core import to_jsonable_python
 
 from services.carbon.config import CarbonSettings
+from services.carbon.replies import BudgetVerdict, JobFootprint
 from services.runtime.settings import KernelSettings
 
 
 def _ask(name: str, request: dict[str, Any]) -> Any:
-    from services.carbon.adapters.rpc import call
+    from services.carbon.client import CarbonClient
+    from services.carbon.domain import CarbonError
     from services.runtime.jetstream import connect
 
-    async def ask() -> dict[str, Any]:
+    async def ask() -> Any:
         nc = await connect(KernelSettings().nats_url, "greentune-cli")
         try:
-            return await call(nc, name, request)
+            return await CarbonClient(nc).ask(name, request)
         finally:
             await nc.close()
 
-    reply = asyncio.run(ask())
-    if not reply["ok"]:
-        raise click.ClickException(f"{reply['error']['type']}: {reply['error']['message']}")
-    return reply["result"]
+    try:
+        return asyncio.run(ask())
+    except CarbonError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _show(result: Any) -> None:
-    click.echo(result if isinstance(result, str) else json.dumps(result, indent=2, default=str))
+    click.echo(result if isinstance(result, str) else json.dumps(to_jsonable_python(result), indent=2))
 
 
 @click.group()
@@ -72,23 +75,27 @@ async def _serve(kernel: KernelSettings, settings: CarbonSettings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="The whole report as JSON.")
 def report(job_id: str, as_json: bool) -> None:
     """A job's kWh and gCO2eq, and how each figure was measured."""
-    result = _ask("job", {"job_id": job_id})
+    result: JobFootprint = _ask("job", {"job_id": job_id})
     if as_json:
         return _show(result)
-    how = result["how_measured"]
+    how = result.how_measured
     click.echo(
-        f"job {job_id}: {result['energy_kwh']:.6g} kWh, {result['emissions_g']:.6g} gCO2eq "
-        f"over {result['duration_s']:.1f} s ({result['intervals']} intervals)"
+        f"job {job_id}: {result.energy_kwh:.6g} kWh, {result.emissions_g:.6g} gCO2eq "
+        f"over {result.duration_s:.1f} s ({result.intervals} intervals)"
     )
-    for gap in result.get("unmeasured", []):  # killed runs: their last energy is in no figure here
-        click.echo(f"  UNMEASURED: {gap['note']}")
-    for part in ("cpu", "gpu", "ram"):
-        click.echo(f"  {part.upper()}: {result[part + '_kwh']:.6g} kWh ({'; '.join(how[part])})")
-    for grid in how["intensity"]:
-        flag = " [FALLBACK]" if grid["is_fallback"] else ""
-        click.echo(f"  intensity: {grid['g_per_kwh']:.4g} gCO2eq/kWh{flag} ({grid['source']}), PUE {grid['pue']}")
-    if result.get("g_per_1k_trained_tokens") is not None:
-        click.echo(f"  {result['g_per_1k_trained_tokens']:.4g} gCO2eq per 1k trained tokens")
+    for gap in result.unmeasured:  # killed runs: their last energy is in no figure here
+        click.echo(f"  UNMEASURED: {gap.note}")
+    for part, kwh, methods in (
+        ("cpu", result.cpu_kwh, how.cpu),
+        ("gpu", result.gpu_kwh, how.gpu),
+        ("ram", result.ram_kwh, how.ram),
+    ):
+        click.echo(f"  {part.upper()}: {kwh:.6g} kWh ({'; '.join(methods)})")
+    for grid in how.intensity:
+        flag = " [FALLBACK]" if grid.is_fallback else ""
+        click.echo(f"  intensity: {grid.g_per_kwh:.4g} gCO2eq/kWh{flag} ({grid.source}), PUE {grid.pue}")
+    if result.g_per_1k_trained_tokens is not None:
+        click.echo(f"  {result.g_per_1k_trained_tokens:.4g} gCO2eq per 1k trained tokens")
 
 
 @carbon.command(name="list")
@@ -157,7 +164,7 @@ def set_(api_key: str, kwh: float | None, gco2: float | None, warn_at: float) ->
 @click.argument("api_key")
 def check(api_key: str) -> None:
     """May API_KEY start a new job? Exit status 1 when its budget is spent."""
-    result = _ask("budget.check", {"api_key": api_key})
-    click.echo(result["message"])
-    if not result["allowed"]:
+    result: BudgetVerdict = _ask("budget.check", {"api_key": api_key})
+    click.echo(result.message)
+    if not result.allowed:
         sys.exit(1)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
+from pydantic_core import to_jsonable_python
 
 from services.inference.client import InferenceClient
 from services.inference.domain import InferenceError, SamplingSettings
@@ -77,7 +78,7 @@ def load(
     """Load MODEL (and optionally an adapter); prints what the engine serves."""
     source, adapter_source = _location(uri, sha256, ""), _location(adapter_uri, adapter_sha256, "adapter-")
     loaded = _with_client(lambda c: c.load(model, source, adapter, adapter_source))
-    click.echo(json.dumps(loaded, indent=2))
+    click.echo(json.dumps(to_jsonable_python(loaded), indent=2))
 
 
 @inference.command()
@@ -90,7 +91,7 @@ def unload(model: str) -> None:
 @inference.command()
 def models() -> None:
     """List the loaded models and their adapters."""
-    click.echo(json.dumps(_with_client(lambda c: c.models()), indent=2))
+    click.echo(json.dumps(to_jsonable_python(_with_client(lambda c: c.models())), indent=2))
 
 
 @inference.command()

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import click
+from pydantic_core import to_jsonable_python
 
 from contracts import Actor
 from services.registry.client import RegistryClient, RegistryRefusedError
@@ -42,7 +43,7 @@ def call(method: str, timeout: float | None = None, **params: Any) -> None:
         raise click.ClickException(str(exc)) from exc
     except RegistryError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-    click.echo(json.dumps(result, indent=2, default=str))
+    click.echo(json.dumps(to_jsonable_python(result), indent=2))
 
 
 @click.group()

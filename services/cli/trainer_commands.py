@@ -38,25 +38,28 @@ def _actor() -> Actor:
 
 
 def _send(command: Command) -> None:
-    async def call() -> dict[str, Any]:
-        from services.trainer.adapters.rpc import call as rpc_call
+    from services.runtime.rpc import RpcFailed
+    from services.trainer.client import ask
 
+    async def call() -> Any:
         nc = await connect(KernelSettings().nats_url, "greentune-cli")
         try:
-            return await rpc_call(nc, command, TrainerSettings().rpc_timeout_seconds)
+            return await ask(nc, command, TrainerSettings().rpc_timeout_seconds)
         finally:
             await nc.close()
 
-    reply = asyncio.run(call())
-    if reply.get("ok"):
-        click.echo(json.dumps(reply["result"], indent=2))
-        return
-    error = reply["error"]
-    click.echo(f"refused ({error['category']}): {error['message']}", err=True)
-    for problem in error.get("problems", []):
-        where = ", ".join(f"{k} {problem[k]}" for k in ("file", "line", "field") if problem.get(k) not in (None, 0))
-        click.echo(f"  - {where + ': ' if where else ''}{problem['message']}", err=True)
-    sys.exit(1)
+    try:
+        reply = asyncio.run(call())
+    except RpcFailed as exc:
+        problem = exc.problem()
+        click.echo(f"refused ({problem.code}): {problem.detail}", err=True)
+        for item in problem.problems:
+            where = ", ".join(
+                f"{k} {v}" for k, v in (("file", item.file), ("line", item.line), ("field", item.field)) if v
+            )
+            click.echo(f"  - {where + ': ' if where else ''}{item.message}", err=True)
+        sys.exit(1)
+    click.echo(reply.model_dump_json(indent=2))
 
 
 @click.group()

@@ -30,11 +30,12 @@ from contracts.events.jobs import (
 from contracts.events.models import ModelExported
 from services.carbon.client import CarbonClient
 from services.embedded.demo_models import DemoModel, Question
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.client import InferenceClient
 from services.inference.domain import SamplingSettings
 from services.runtime.event_feed import read_events
-from services.trainer.adapters.rpc import call
+from services.runtime.rpc import RpcFailed
+from services.trainer.client import ask
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
 from services.trainer.demo_facts import answer_contains
 
@@ -48,10 +49,11 @@ class DemoError(Exception):
 
 
 async def _command(nc: Client, command: Command) -> dict[str, Any]:
-    reply = await call(nc, command, timeout=300)
-    if not reply["ok"]:
-        raise DemoError(f"{command.name} refused: {reply['error']['message']}")
-    return dict(reply["result"])
+    try:
+        reply = await ask(nc, command, timeout=300)
+    except RpcFailed as exc:
+        raise DemoError(f"{command.name} refused: {exc}") from None
+    return dict(reply.model_dump(mode="json"))
 
 
 def build_model(demo: DemoModel, data_dir: Path, say: Say) -> Path:
@@ -133,9 +135,9 @@ async def ask_questions(nc: Client, demo: DemoModel, base: dict[str, Any], expor
     say(f"4/6 loading `{demo.name}` with the new adapter into vLLM (the engine starts in ~30 s)")
     await client.load(
         demo.name,
-        rpc.ArtifactLocation(uri=base["uri"], sha256=base["sha256"]),
+        wire.ArtifactLocation(uri=base["uri"], sha256=base["sha256"]),
         adapter=ADAPTER,
-        adapter_source=rpc.ArtifactLocation(uri=lora.uri, sha256=lora.sha256),
+        adapter_source=wire.ArtifactLocation(uri=lora.uri, sha256=lora.sha256),
     )
     say(f"5/6 asking the questions (greedy, at most {demo.max_tokens} tokens): base model | fine-tuned")
     sampling = SamplingSettings(temperature=0, max_tokens=demo.max_tokens)
@@ -154,8 +156,8 @@ async def ask_questions(nc: Client, demo: DemoModel, base: dict[str, Any], expor
 async def _answer(
     client: InferenceClient, model: str, adapter: str | None, text: str, sampling: SamplingSettings
 ) -> str:
-    messages = [rpc.ChatMessage(role="user", content=text)]
-    request = rpc.GenerateRequest(model=model, adapter=adapter, messages=messages, sampling=sampling)
+    messages = [wire.ChatMessage(role="user", content=text)]
+    request = wire.GenerateRequest(model=model, adapter=adapter, messages=messages, sampling=sampling)
     return " ".join((await client.generate(request)).text.split())  # one line per answer
 
 

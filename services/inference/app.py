@@ -10,8 +10,8 @@ import asyncio
 import signal
 from dataclasses import dataclass, field
 
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
-from nats.aio.subscription import Subscription
 
 from services.carbon.config import CarbonSettings
 from services.carbon.domain import MeteredSubject
@@ -20,12 +20,14 @@ from services.carbon.reporter import EmissionsReporter
 from services.inference.adapters.catalog import MemoryCatalog
 from services.inference.adapters.event_queue import QueuedEventSink
 from services.inference.adapters.model_cache import StoreCache
+from services.inference.adapters.rpc import RPC
 from services.inference.adapters.vllm_engine import VllmEngineFactory
 from services.inference.config import InferenceSettings
-from services.inference.handlers import RpcHandlers
+from services.inference.handlers import InferenceHandlers
 from services.inference.host import EngineHost
 from services.inference.ports import EngineFactory, ModelCatalog
 from services.inference.serving import RequestRunner
+from services.runtime import rpc
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
 from services.runtime.energy import EnergyMeter
 from services.runtime.jetstream import connect, ensure_stream
@@ -38,9 +40,8 @@ from services.runtime.settings import KernelSettings
 class InferenceApp:
     nc: Client
     host: EngineHost
-    handlers: RpcHandlers
+    rpc: NatsBroker
     events: QueuedEventSink
-    subscriptions: list[Subscription]
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     housekeeping: asyncio.Task[None] | None = None
     energy_reporter: EmissionsReporter | None = None
@@ -48,9 +49,7 @@ class InferenceApp:
     async def close(self) -> None:
         """Stop taking requests, finish those in progress, unload the models, publish the last events."""
         self.stop.set()
-        for subscription in self.subscriptions:
-            await subscription.unsubscribe()
-        await self.handlers.drain()
+        await self.rpc.stop()  # lets the requests being answered finish
         if self.housekeeping is not None:
             await self.housekeeping
         await self.host.shutdown()
@@ -84,8 +83,9 @@ async def start_app(
     meter = meter if meter is not None else await _meter(settings)
     carbon = CarbonSettings()
     runner = RequestRunner(host, meter, pue=carbon.pue)
-    handlers = RpcHandlers(nc, host, runner, store)
-    app = InferenceApp(nc, host, handlers, events, await handlers.subscribe())
+    rpc_broker = rpc.broker(nc, RPC, InferenceHandlers(nc, host, runner, store))
+    await rpc.start(rpc_broker)
+    app = InferenceApp(nc, host, rpc_broker, events)
     app.housekeeping = asyncio.create_task(host.run_housekeeping(app.stop))
     if meter is not None and settings.report_engine_energy:
         app.energy_reporter = engine_reporter(nc, meter, carbon)

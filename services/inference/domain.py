@@ -6,21 +6,27 @@ person can act on; `error_for_code` turns a code back into the same class on the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
+
+from services.runtime.problems import ServiceError
 
 
-class InferenceError(Exception):
+class InferenceError(ServiceError):
     """Base of the inference service's errors."""
 
     code: ClassVar[str] = "inference_error"
+    status: ClassVar[int] = 500
 
 
 class InvalidRequestError(InferenceError):
     code = "invalid_request"
+    status = 400
 
 
 class InvalidSamplingError(InvalidRequestError):
@@ -29,18 +35,22 @@ class InvalidSamplingError(InvalidRequestError):
 
 class UnknownModelError(InferenceError):
     code = "unknown_model"
+    status = 404
 
 
 class UnknownAdapterError(InferenceError):
     code = "unknown_adapter"
+    status = 404
 
 
 class AdapterBaseMismatchError(InferenceError):
     code = "adapter_base_mismatch"
+    status = 400
 
 
 class PromptTooLongError(InferenceError):
     code = "prompt_too_long"
+    status = 400
 
 
 class ModelLoadError(InferenceError):
@@ -53,10 +63,12 @@ class CorruptModelError(ModelLoadError):
 
 class CapacityError(InferenceError):
     code = "no_capacity"
+    status = 503
 
 
 class EngineFailedError(InferenceError):
     code = "engine_failed"
+    status = 503
 
 
 class EngineOutOfMemoryError(EngineFailedError):
@@ -67,16 +79,17 @@ def _subclasses(cls: type[InferenceError]) -> list[type[InferenceError]]:
     return [cls, *(s for sub in cls.__subclasses__() for s in _subclasses(sub))]
 
 
-def error_for_code(code: str, message: str) -> InferenceError:
-    """The error a caller should raise for a reply's error code (InferenceError if unknown)."""
+def error_for_code(code: str, message: str) -> InferenceError | None:
+    """The error a caller should raise for a reply's error code (None if no class has it)."""
     by_code = {cls.code: cls for cls in _subclasses(InferenceError)}
-    return by_code.get(code, InferenceError)(message)
+    error = by_code.get(code)
+    return error(message) if error is not None else None
 
 
-def describe(exc: ValidationError, what: str) -> str:
+def describe(errors: Sequence[ErrorDetails], what: str) -> str:
     """One line per invalid field: `sampling.temperature: Input should be ... (got -1)`."""
     lines = []
-    for error in exc.errors():
+    for error in errors:
         field = ".".join(str(part) for part in (what, *error["loc"]) if part != "")
         got = f" (got {error['input']!r})" if error["type"] != "missing" and "input" in error else ""
         lines.append(f"{field}: {error['msg']}{got}")
@@ -140,7 +153,7 @@ class SamplingSettings(BaseModel):
         try:
             return cls.model_validate(data or {})
         except ValidationError as exc:
-            raise InvalidSamplingError(f"invalid sampling parameters: {describe(exc, 'sampling')}") from None
+            raise InvalidSamplingError(f"invalid sampling parameters: {describe(exc.errors(), 'sampling')}") from None
 
 
 def check_context(model: str, prompt_tokens: int, max_tokens: int | None, context: int) -> None:

@@ -26,7 +26,7 @@ from services.inference.domain import (
     UnknownAdapterError,
     UnknownModelError,
 )
-from services.inference.ports import ArtifactCache, EngineFactory, EventSink, ModelCatalog, TextEngine
+from services.inference.ports import EngineFactory, EventQueue, ModelCache, ModelCatalog, TextEngine
 from services.inference.residency import Resident, eviction_candidate, idle_expired
 from services.runtime.logging import get_logger
 
@@ -51,8 +51,8 @@ class EngineHost:
         settings: InferenceSettings,
         factory: EngineFactory,
         catalog: ModelCatalog,
-        cache: ArtifactCache,
-        events: EventSink,
+        cache: ModelCache,
+        events: EventQueue,
     ) -> None:
         self.settings = settings
         self.factory = factory

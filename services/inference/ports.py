@@ -63,13 +63,13 @@ class ModelCatalog(Protocol):
     async def add_adapter(self, source: AdapterSource) -> None: ...
 
 
-class ArtifactCache(Protocol):
+class ModelCache(Protocol):
     """A verified local copy of an artifact folder (CorruptModelError if the bytes do not match)."""
 
     async def fetch(self, key: str, sha256: str) -> Path: ...
 
 
-class EventSink(Protocol):
+class EventQueue(Protocol):
     """Takes events to publish; returns once they are queued, never drops one."""
 
     async def emit(self, envelope: Envelope) -> None: ...

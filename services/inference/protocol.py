@@ -1,20 +1,23 @@
 """The `rpc.inference.*` wire: request and reply bodies (JSON), shared by the service and its clients.
 
-Core NATS request/reply, outside the event stream. Every reply is a `Reply` (ok + result, or an
-error code and message). A stream sends `StreamChunk`s to the caller's reply subject: `chunk`s,
-then one `end` (with the completion) or one `error`. Now and then a chunk is sent as a request
-(`probe`, to be answered with an empty reply): a caller that stopped listening answers nothing and its
-generation is aborted.
+Core NATS request/reply in the shape of services/runtime/rpc.py, outside the event stream. A stream
+sends `StreamChunk`s to the caller's reply subject: `chunk`s, then one `end` (with the completion),
+or the failed reply. Now and then a chunk is sent as a request (`probe`, to be answered with an empty
+reply): a caller that stopped listening answers nothing and its generation is aborted.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import ErrorDetails
 
 from contracts import Actor
 from services.inference.domain import InvalidRequestError, InvalidSamplingError, SamplingSettings, describe
+
+if TYPE_CHECKING:
+    from services.runtime.rpc import Route
 
 PREFIX = "rpc.inference"
 GENERATE = f"{PREFIX}.generate"
@@ -28,9 +31,6 @@ QUEUE_GROUP = "inference"  # several engine hosts share the work
 
 class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-M = TypeVar("M", bound=Message)
 
 
 class ChatMessage(Message):
@@ -107,31 +107,31 @@ class Completion(Message):
     latency_ms: float
 
 
-class ErrorInfo(Message):
-    code: str
-    message: str
+class ListModels(Message):
+    """Which models and adapters the engine host runs (no parameters)."""
 
 
-class Reply(Message):
-    ok: bool
-    result: Any = None
-    error: ErrorInfo | None = None
+class EngineStatus(Message):
+    model: str
+    engine: str = Field(description="The engine running it (vLLM and its device).")
+    adapters: list[str]
+    in_flight: int = Field(ge=0, description="Requests being answered now.")
+
+
+class Unloaded(Message):
+    unloaded: bool = Field(description="False when the model was not loaded.")
 
 
 class StreamChunk(Message):
-    kind: Literal["chunk", "end", "error", "probe"]
+    kind: Literal["chunk", "end", "probe"]
     index: int = 0
     text: str = ""
     token_ids: tuple[int, ...] = ()
     completion: Completion | None = None
-    error: ErrorInfo | None = None
 
 
-def parse(cls: type[M], data: bytes) -> M:
-    """Validate a request body; InvalidSamplingError / InvalidRequestError naming each bad field."""
-    try:
-        return cls.model_validate_json(data)
-    except ValidationError as exc:
-        sampling_only = all(error["loc"][:1] == ("sampling",) for error in exc.errors())
-        error = InvalidSamplingError if sampling_only else InvalidRequestError
-        raise error(f"invalid {cls.__name__}: {describe(exc, '')}") from None
+def invalid(route: Route, errors: list[ErrorDetails]) -> InvalidRequestError:
+    """The refusal of a malformed request: InvalidSamplingError when only its sampling is wrong."""
+    sampling_only = all(error["loc"][:1] == ("sampling",) for error in errors)
+    error = InvalidSamplingError if sampling_only else InvalidRequestError
+    return error(f"invalid {route.request.__name__}: {describe(errors, '')}")

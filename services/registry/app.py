@@ -12,19 +12,21 @@ import contextlib
 import signal
 from dataclasses import dataclass, field
 
+from faststream.nats import NatsBroker
 from nats.aio.client import Client
 
 from contracts.subjects import type_filter
 from services.registry.adapters.answer_engine import SubprocessAnswerEngine
 from services.registry.adapters.event_history import JetStreamHistory
 from services.registry.adapters.reactions import Reactions
-from services.registry.adapters.rpc_server import RegistryRpc
+from services.registry.adapters.rpc import RPC, RegistryHandlers
 from services.registry.config import RegistrySettings
 from services.registry.event_store import RegistryEventStore
 from services.registry.handlers import Registry
 from services.registry.ports import AnswerEngine
 from services.registry.read_model import FILTER_SUBJECTS, RegistryView
 from services.registry.verifier import Verifier
+from services.runtime import rpc
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.outbox import OutboxRelay
@@ -42,7 +44,7 @@ class RegistryService:
     view: RegistryView
     runners: dict[str, ProjectionRunner]
     relay: OutboxRelay
-    rpc: RegistryRpc
+    rpc: NatsBroker
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, stop: asyncio.Event) -> None:
@@ -85,9 +87,10 @@ async def start_registry(
         "catalogue": ProjectionRunner(nc, view, durable="registry-catalogue", filter_subjects=FILTER_SUBJECTS),
     }
     relay = OutboxRelay(store, nc)
-    rpc = RegistryRpc(registry, view, settings.retention_days)
-    await rpc.start(nc)
-    service = RegistryService(nc, registry, view, runners, relay, rpc)
+    handlers = RegistryHandlers(registry, view, settings.retention_days)
+    rpc_broker = rpc.broker(nc, RPC, handlers)
+    await rpc.start(rpc_broker)
+    service = RegistryService(nc, registry, view, runners, relay, rpc_broker)
     service.tasks = [asyncio.create_task(relay.run(stop))]
     service.tasks += [asyncio.create_task(runner.run(stop)) for runner in runners.values()]
     return service

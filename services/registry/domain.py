@@ -24,42 +24,57 @@ from contracts.events.models import (
     TrainingFootprint,
 )
 from services.runtime.aggregate import Causation, EventSourcedAggregate
+from services.runtime.problems import ServiceError
 
 PRODUCER = "registry"
 _NAMESPACE = uuid.UUID("8f7e2a52-52a1-4bd4-9d3c-0c6f3f0b9e21")  # greentune registry ids (uuid5)
 VersionStatus = Literal["active", "deprecated", "deleted"]
 
 
-class RegistryError(Exception):
+class RegistryError(ServiceError):
     """Base of the registry's errors."""
 
 
 class UnknownModelError(RegistryError):
     """No model of that name is registered."""
 
+    status = 404
+
 
 class UnknownVersionError(RegistryError):
     """The model has no such version (or alias)."""
+
+    status = 404
 
 
 class VersionDeletedError(RegistryError):
     """The version was deleted; it cannot be aliased, verified or served."""
 
+    status = 409
+
 
 class VersionFailedVerificationError(RegistryError):
     """The version's exports failed verification; it must not be served."""
+
+    status = 409
 
 
 class VersionStillAliasedError(RegistryError):
     """An alias still points at the version; move the alias first."""
 
+    status = 409
+
 
 class VersionNotDeletedError(RegistryError):
     """Only deleted versions have their artifacts purged."""
 
+    status = 409
+
 
 class VerificationDisabledError(RegistryError):
     """Verification is switched off in this registry's settings."""
+
+    status = 409
 
 
 def model_name_for(base_model: str) -> str:

@@ -33,6 +33,7 @@ from services.registry.event_store import RegistryEventStore
 from services.registry.lineage import footprint_of, lineage_of, registration
 from services.registry.model_card import render_model_card
 from services.registry.ports import EventHistory
+from services.registry.replies import ServableVersion
 from services.registry.verification import verified
 from services.registry.verifier import Verifier
 from services.runtime.aggregate import Causation
@@ -144,19 +145,19 @@ class Registry:
         self._publish_card(version.registered, version.footprint, report)
         return report
 
-    def servable(self, name: str, ref: str) -> dict[str, object]:
+    def servable(self, name: str, ref: str) -> ServableVersion:
         """What an inference engine needs to serve `name@ref` (refused when deleted or failed verification)."""
         version = self.store.get(name).servable(ref)
         registered = version.registered
-        return {
-            "name": name,
-            "version": version.number,
-            "status": version.status,
-            "verified": version.verified,
-            "base_model": registered.base_model,
-            "artifacts": [a.model_dump(mode="json") for a in registered.artifacts],
-            "model_card_uri": registered.model_card_uri,
-        }
+        return ServableVersion(
+            name=name,
+            version=version.number,
+            status=version.status,
+            verified=version.verified,
+            base_model=registered.base_model,
+            artifacts=list(registered.artifacts),
+            model_card_uri=registered.model_card_uri,
+        )
 
     def set_alias(self, name: str, alias: str, number: int, cause: Causation) -> bool:
         return self._decide(name, lambda model: model.set_alias(alias, number, cause))

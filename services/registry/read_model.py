@@ -1,7 +1,8 @@
 """The registry's read model: catalogue, versions with lineage, aliases with their history, base models.
 
 Rebuilt from the log by a ProjectionRunner (registry events and every BaseModelRegistered); it can
-be dropped and replayed at any time. Queries return plain JSON-ready dicts.
+be dropped and replayed at any time. Queries return plain JSON-ready dicts; the rpc handlers answer
+them as the reply models of services/registry/replies.py.
 """
 
 from __future__ import annotations

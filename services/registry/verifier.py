@@ -33,6 +33,7 @@ from services.runtime.artifacts import ArtifactError, ArtifactStore
 
 BASE_MODEL_PROMPTS = "golden_prompts.jsonl"  # in a base model's folder: the prompts its fine-tunes answer
 
+
 class GoldenPromptsError(RegistryError):
     """The golden prompts file cannot be used."""
 

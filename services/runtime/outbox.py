@@ -7,6 +7,11 @@
 - No local state: the position is read back from the last message JetStream holds for the
   producer (its `Greentune-Notification-Id` header), so a restarted relay, or one whose ack was
   lost, resumes exactly after the last stored event.
+
+FastStream's publishers send one message at a time with no expected-last-subject-sequence, so they
+cannot fence a second relay or publish a batch atomically: the relay stays on nats-py. FastStream
+serves the request/reply subjects (services/runtime/rpc.py); the AsyncAPI document lists the event
+subjects the relays write (services/asyncapi.py).
 """
 
 from __future__ import annotations

@@ -12,25 +12,24 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from nats.aio.client import Client
-from pydantic import BaseModel
 
 from services.carbon.client import BudgetGate, CarbonClient
+from services.runtime import rpc
 from services.runtime.artifacts import ArtifactSettings, ArtifactStore, open_artifact_store
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.logging import get_logger
 from services.runtime.outbox import OutboxRelay
 from services.runtime.settings import KernelSettings
-from services.trainer import handlers
 from services.trainer.adapters.budget import AllowAllBudgets
 from services.trainer.adapters.gguf import LlamaCppConverter
 from services.trainer.adapters.queue import Dispatcher, ensure_queue
-from services.trainer.adapters.rpc import RpcServer
+from services.trainer.adapters.rpc import RPC
 from services.trainer.adapters.tokenizer import HFTokenCounter
-from services.trainer.commands import Command
 from services.trainer.config import TrainerSettings
 from services.trainer.context import TrainerContext
 from services.trainer.errors import BudgetExceededError, BudgetUnavailableError
-from services.trainer.event_store import TrainerApp
+from services.trainer.event_store import TrainerEventStore
+from services.trainer.handlers import TrainerHandlers
 from services.trainer.inputs import ArtifactCache
 from services.trainer.ports import BudgetCheck, JobEnergy
 from services.trainer.worker import Worker
@@ -53,7 +52,7 @@ def build_context(
     return TrainerContext(
         kernel=kernel,
         settings=settings,
-        app=TrainerApp(kernel),
+        app=TrainerEventStore(kernel),
         store=store,
         cache=ArtifactCache(store, settings.folder("cache_dir")),
         tokens=HFTokenCounter(),
@@ -76,20 +75,17 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
             else AllowAllBudgets()
         )
 
-    async def handle(command: Command) -> BaseModel:
-        result = await handlers.handle(ctx, command)
-        relay.notify()  # publish what the command recorded now, not at the next poll
-        return result
-
-    relay, dispatcher, rpc = OutboxRelay(ctx.app, nc), Dispatcher(nc), RpcServer(nc, handle)
+    relay, dispatcher = OutboxRelay(ctx.app, nc), Dispatcher(nc)
+    commands = TrainerHandlers(ctx, recorded=relay.notify)  # publish what a command recorded now
+    rpc_broker = rpc.broker(nc, RPC, commands)
     stop = asyncio.Event()
     await dispatcher.start()
     tasks = [asyncio.create_task(relay.run(stop, poll_interval=0.1)), asyncio.create_task(dispatcher.run(stop))]
-    await rpc.start()
+    await rpc.start(rpc_broker)
     try:
         yield relay
     finally:
-        await rpc.stop()
+        await rpc_broker.stop()
         stop.set()
         await asyncio.gather(*tasks)
 

@@ -1,13 +1,12 @@
 """Commands the trainer accepts over NATS request/reply (`rpc.trainer.<name>`) and from the CLI.
 
-Each command is a small pydantic model; the reply is `{"ok": true, "result": {...}}` or
-`{"ok": false, "error": {"category", "type", "message", "problems": [{file, line, field, message}]}}`.
-Refused commands record nothing.
+Each command is a small pydantic model, answered by its reply model (services/trainer/replies.py)
+in the rpc shape of services/runtime/rpc.py. Refused commands record nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -96,12 +95,3 @@ COMMANDS: tuple[type[Command], ...] = (
     CancelJob,
     GetJob,
 )
-
-
-def ok(result: BaseModel) -> dict[str, Any]:
-    """The reply to a command that succeeded: its reply model (services/trainer/replies.py)."""
-    return {"ok": True, "result": result.model_dump(mode="json")}
-
-
-def refused(error: dict[str, Any]) -> dict[str, Literal[False] | dict[str, Any]]:
-    return {"ok": False, "error": error}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.runtime.artifacts import ArtifactStore
 from services.runtime.settings import KernelSettings
 from services.trainer.config import TrainerSettings
-from services.trainer.event_store import TrainerApp
+from services.trainer.event_store import TrainerEventStore
 from services.trainer.inputs import ArtifactCache
 from services.trainer.ports import BudgetCheck, GgufConverter, JobEnergy, TokenCounter
 
@@ -16,7 +16,7 @@ from services.trainer.ports import BudgetCheck, GgufConverter, JobEnergy, TokenC
 class TrainerContext:
     kernel: KernelSettings
     settings: TrainerSettings  # resolved: every folder set
-    app: TrainerApp
+    app: TrainerEventStore
     store: ArtifactStore
     cache: ArtifactCache
     tokens: TokenCounter

@@ -1,15 +1,17 @@
 """The trainer's error tree: one base, errors named after the condition, each with a category.
 
-`category` is what a JobFailed event or an RPC error reply carries (contracts FailureCategory plus
-`NotFound`/`Conflict`/`BudgetError`/`Unavailable` for refused commands). A `Problem` names the file, line and
-field at fault, so a refusal says exactly what to fix.
+`category` is what a JobFailed event carries (contracts FailureCategory plus `NotFound`/`Conflict`/
+`BudgetError`/`Unavailable` for refused commands); `status` is the HTTP status of a refused command's
+problem. A `Problem` names the file, line and field at fault, so a refusal says exactly what to fix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
+
+from services.runtime.problems import ServiceError
 
 
 @dataclass(frozen=True)
@@ -26,14 +28,13 @@ class Problem:
         prefix = ", ".join(w for w in where if w)
         return f"{prefix}: {self.message}" if prefix else self.message
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-
-class TrainerError(Exception):
+class TrainerError(ServiceError):
     """Base of every trainer error."""
 
     category: ClassVar[str] = "InternalError"
+    status: ClassVar[int] = 500
+    problems: tuple[Problem, ...]
 
     def __init__(self, message: str, problems: Sequence[Problem] = ()) -> None:
         self.problems = tuple(problems)
@@ -42,19 +43,12 @@ class TrainerError(Exception):
         super().__init__(f"{message}: {details}{more}" if details else message)
         self.message = message
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "category": self.category,
-            "type": type(self).__name__,
-            "message": str(self),
-            "problems": [p.to_dict() for p in self.problems],
-        }
-
 
 class InvalidInputError(TrainerError):
     """A command's input is wrong; every problem found is listed."""
 
     category = "ValidationError"
+    status = 400
 
 
 class DatasetFormatError(InvalidInputError):
@@ -73,34 +67,40 @@ class InsufficientMemoryError(TrainerError):
     """The pre-flight estimate says the job cannot fit in the worker's memory."""
 
     category = "ResourceError"
+    status = 422
 
 
 class GpuRequiredError(TrainerError):
     """The job asks for something only a GPU can do (QLoRA's 4-bit base)."""
 
     category = "ResourceError"
+    status = 422
 
 
 class BudgetExceededError(TrainerError):
     """The requester's energy or CO2 budget is spent; no new job until it is raised."""
 
     category = "BudgetError"
+    status = 403
 
 
 class BudgetUnavailableError(TrainerError):
     """The requester's budget cannot be checked (no carbon service answered); try again once it runs."""
 
     category = "Unavailable"
+    status = 503
 
 
 class UnknownJobError(TrainerError):
     category = "NotFound"
+    status = 404
 
 
 class JobStateError(TrainerError):
     """The job is not in a state that allows the command (e.g. cancelling a completed job)."""
 
     category = "Conflict"
+    status = 409
 
 
 class ModelLoadError(TrainerError):

@@ -17,7 +17,7 @@ T = TypeVar("T")
 STALE_RETRIES = 20  # a job's aggregate is written by its worker and by cancel requests: conflicts are rare
 
 
-class TrainerApp(ServiceApplication):
+class TrainerEventStore(ServiceApplication):
     producer = PRODUCER
 
     def change_job(self, job_id: UUID, decide: Callable[[Job], T]) -> T:

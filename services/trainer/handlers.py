@@ -1,4 +1,4 @@
-"""One function per trainer command: load, check, decide, save. Called by the RPC adapter and tests.
+"""One method per trainer command: load, check, decide, save. Served over rpc.trainer.* and called by tests.
 
 Blocking work (files, tokenizers, SQLite) runs in a worker thread; a refused command raises a
 TrainerError and has recorded nothing.
@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-
-from pydantic import BaseModel
+from collections.abc import Callable
 
 from contracts.events.jobs import JobQueued, JobRequested
 from services.runtime.aggregate import Causation
@@ -17,7 +16,6 @@ from services.runtime.event_store import AggregateNotFoundError
 from services.trainer import registration
 from services.trainer.commands import (
     CancelJob,
-    Command,
     CreateJob,
     GetJob,
     RegisterBaseModel,
@@ -28,25 +26,58 @@ from services.trainer.context import TrainerContext
 from services.trainer.domain import Job
 from services.trainer.errors import UnknownJobError
 from services.trainer.job_checks import check_job, parse_config
-from services.trainer.replies import CancelRequested, Checkpoint, JobCreated, JobDetail
+from services.trainer.replies import (
+    BaseModelRegistration,
+    CancelRequested,
+    Checkpoint,
+    DatasetRegistration,
+    DatasetRevalidation,
+    DatasetValidation,
+    JobCreated,
+    JobDetail,
+)
 
 
-async def handle(ctx: TrainerContext, command: Command) -> BaseModel:
-    cause = Causation(command.actor)
-    match command:
-        case RegisterDataset():
-            return await asyncio.to_thread(registration.register_dataset, ctx, command, cause)
-        case ValidateDataset():
-            return await asyncio.to_thread(registration.validate_dataset, ctx, command, cause)
-        case RegisterBaseModel():
-            return await asyncio.to_thread(registration.register_base_model, ctx, command, cause)
-        case CreateJob():
-            return await create_job(ctx, command, cause)
-        case CancelJob():
-            return await asyncio.to_thread(cancel_job, ctx, command, cause)
-        case GetJob():
-            return await asyncio.to_thread(get_job, ctx, command.job_id)
-    raise TypeError(f"no handler for {type(command).__name__}")
+class TrainerHandlers:
+    """One method per `rpc.trainer.<command>` (services/trainer/adapters/rpc.py lists them);
+    `recorded` runs after a command that may have recorded events (the outbox relay's nudge)."""
+
+    def __init__(self, ctx: TrainerContext, recorded: Callable[[], None] = lambda: None) -> None:
+        self.ctx, self.recorded = ctx, recorded
+
+    async def register_dataset(self, cmd: RegisterDataset) -> DatasetRegistration:
+        """Store a dataset file and validate it; refused as a whole with every bad row."""
+        result = await asyncio.to_thread(registration.register_dataset, self.ctx, cmd, Causation(cmd.actor))
+        self.recorded()
+        return result
+
+    async def validate_dataset(self, cmd: ValidateDataset) -> DatasetValidation | DatasetRevalidation:
+        """Check a file (dry run) or re-validate a registered dataset under a model."""
+        result = await asyncio.to_thread(registration.validate_dataset, self.ctx, cmd, Causation(cmd.actor))
+        self.recorded()
+        return result
+
+    async def register_base_model(self, cmd: RegisterBaseModel) -> BaseModelRegistration:
+        """Store a Hugging Face model folder as a base model jobs may fine-tune."""
+        result = await asyncio.to_thread(registration.register_base_model, self.ctx, cmd, Causation(cmd.actor))
+        self.recorded()
+        return result
+
+    async def create_job(self, cmd: CreateJob) -> JobCreated:
+        """Check a training configuration and queue the job."""
+        result = await create_job(self.ctx, cmd, Causation(cmd.actor))
+        self.recorded()
+        return result
+
+    async def cancel_job(self, cmd: CancelJob) -> CancelRequested:
+        """Ask a queued or running job to stop."""
+        result = await asyncio.to_thread(cancel_job, self.ctx, cmd, Causation(cmd.actor))
+        self.recorded()
+        return result
+
+    async def get_job(self, cmd: GetJob) -> JobDetail:
+        """A job as its event history leaves it."""
+        return await asyncio.to_thread(get_job, self.ctx, cmd.job_id)
 
 
 async def create_job(ctx: TrainerContext, cmd: CreateJob, cause: Causation) -> JobCreated:

@@ -19,11 +19,13 @@ from services.runtime.aggregate import Causation
 from services.runtime.event_store import StaleAggregateError
 from services.trainer.domain import Job
 from services.trainer.errors import LeaseLostError
-from services.trainer.event_store import STALE_RETRIES, TrainerApp
+from services.trainer.event_store import STALE_RETRIES, TrainerEventStore
 
 
 class JobSession:
-    def __init__(self, app: TrainerApp, job_id: UUID, worker_id: str, log_path: Path, poll_seconds: float) -> None:
+    def __init__(
+        self, app: TrainerEventStore, job_id: UUID, worker_id: str, log_path: Path, poll_seconds: float
+    ) -> None:
         self.app, self.job_id, self.worker_id = app, job_id, worker_id
         self.job = app.load(job_id, Job)
         first = app.first_envelope(job_id)

@@ -13,7 +13,6 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,6 +20,7 @@ from contracts import Actor
 from contracts.events.models import ArtifactRef
 from services.registry.client import RegistryClient
 from services.registry.domain import model_name_for
+from services.registry.replies import ModelVersionRow
 from services.runtime.errors import BusUnavailableError
 from services.runtime.jetstream import connect
 from services.runtime.publisher import EventPublisher
@@ -67,18 +67,18 @@ async def _registered(nats_url: str, job_ids: list[str], process: subprocess.Pop
             while True:
                 assert process.poll() is None, f"the registry exited with {process.returncode}"
                 rows = await _rows(registry)
-                mine = {r["job_id"]: r for r in rows if r["job_id"] in job_ids}
-                if len(mine) == len(job_ids) and all(r["verified"] is not None for r in mine.values()):
+                mine = {r.job_id: r for r in rows if r.job_id in job_ids}
+                if len(mine) == len(job_ids) and all(r.verified is not None for r in mine.values()):
                     break
                 await asyncio.sleep(0.5)
-        versions = [int(mine[job_id]["version"]) for job_id in job_ids]
+        versions = [mine[job_id].version for job_id in job_ids]
         await registry.ask("delete", name=model_name_for("tiny"), version=versions[2], reason="trained on bad data")
         return Catalogue(model_name_for("tiny"), *versions, job_ids=dict(zip(versions, job_ids, strict=True)))
     finally:
         await nc.close()
 
 
-async def _rows(registry: RegistryClient) -> list[dict[str, Any]]:
+async def _rows(registry: RegistryClient) -> list[ModelVersionRow]:
     """The catalogue, or nothing while the registry is still starting."""
     try:
         return list(await registry.ask("version_rows", timeout=5.0))

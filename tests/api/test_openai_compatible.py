@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.domain import SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
 from tests.api.conftest import API_KEY, InferenceGateway, serving
@@ -40,10 +40,10 @@ async def test_chat_answers_equal_the_services_own_greedy_answers_and_the_adapte
     for k in range(5):
         answer = await api.chat.completions.create(model="tiny:demo", messages=ask(k), temperature=0, max_tokens=8)
         direct = await gateway.inference.client.generate(
-            rpc.GenerateRequest(
+            wire.GenerateRequest(
                 model="tiny",
                 adapter="demo",
-                messages=tuple(rpc.ChatMessage(**m) for m in ask(k)),
+                messages=tuple(wire.ChatMessage(**m) for m in ask(k)),
                 sampling=SamplingSettings(temperature=0, max_tokens=8),
             )
         )

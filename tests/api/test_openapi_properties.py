@@ -31,8 +31,8 @@ from services.runtime.artifacts.local import LocalArtifactStore
 from services.runtime.errors import BusUnavailableError
 from services.runtime.jetstream import connect
 from services.runtime.settings import KernelSettings
-from services.trainer.adapters.rpc import call
 from services.trainer.app import build_context, intake
+from services.trainer.client import ask
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
 from services.trainer.config import TrainerSettings
 from tests.api.conftest import API_KEY, serving
@@ -48,9 +48,7 @@ EXAMPLES = 100  # generated cases per operation in the fuzzing phase (the covera
 
 
 async def _ok(nc, command: Command) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    reply = await call(nc, command, timeout=120)
-    assert reply["ok"], reply
-    return dict(reply["result"])
+    return dict((await ask(nc, command, timeout=120)).model_dump(mode="json"))
 
 
 @contextlib.asynccontextmanager

@@ -32,15 +32,16 @@ async def test_request_shares_over_a_load_run_add_up_to_the_engines_metered_ener
     assert done.returncode == 0, done.stderr[-3000:]
     await carbon.catch_up()
 
-    engine = carbon.handlers.q_engine(EngineQuery(engine_id=engine_id))
-    ratio = engine["attributed_kwh"] / engine["energy_kwh"]
+    engine = carbon.handlers.engine(EngineQuery(engine_id=engine_id))
+    assert engine.attributed_kwh is not None
+    ratio = engine.attributed_kwh / engine.energy_kwh
     print(
-        f"\nengine {engine_id}: {engine['requests']} requests, metered {engine['energy_kwh']:.6g} kWh "
-        f"in {engine['intervals']} intervals, sum of per-request shares {engine['attributed_kwh']:.6g} kWh "
+        f"\nengine {engine_id}: {engine.requests} requests, metered {engine.energy_kwh:.6g} kWh "
+        f"in {engine.intervals} intervals, sum of per-request shares {engine.attributed_kwh:.6g} kWh "
         f"(ratio {ratio:.4f}); {[line for line in done.stdout.splitlines() if line.startswith('requests=')]}"
     )
-    assert engine["requests"] >= 16 and engine["final_seen"] and engine["missing_sequences"] == []
+    assert engine.requests >= 16 and engine.final_seen and engine.missing_sequences == []
     assert abs(ratio - 1.0) <= 0.10
     by_key = {row["api_key"]: row for row in carbon.handlers.reports.per_api_key()}
-    assert by_key["key-load"]["serving_kwh"] == pytest.approx(engine["attributed_kwh"])
+    assert by_key["key-load"]["serving_kwh"] == pytest.approx(engine.attributed_kwh)
     assert by_key["key-load"]["serving_g_per_1k_generated_tokens"] > 0

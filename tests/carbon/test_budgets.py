@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 from contracts import Actor, decode_envelope
 from contracts.training_config import TrainingConfig
-from services.carbon.adapters.rpc import call
 from services.carbon.app import CarbonService
 from services.carbon.budgets import Budget, Usage, check_budget, crossings
 from services.carbon.client import BudgetGate, CarbonClient
+from services.carbon.domain import CarbonError
 from services.cli.main import cli
 from services.runtime.event_feed import read_events
 from tests.carbon.conftest import ALICE
@@ -29,41 +29,38 @@ async def test_warning_at_80_percent_then_refusal_at_100_each_published_once(nc,
     first = await run_metered_job(nc, meter, ALICE, 0.6, 1000)
     await carbon.catch_up()
     used = carbon.handlers.reports.job(first)["energy_kwh"]
-    reply = await call(nc, "budget.set", {"api_key": ALICE.id, "metric": "energy_kwh", "limit": used / 0.85})
-    assert reply["ok"], reply
+    await CarbonClient(nc).ask("budget.set", {"api_key": ALICE.id, "metric": "energy_kwh", "limit": used / 0.85})
     await carbon.catch_up()
     await carbon.catch_up()  # a second pass must not warn again
 
     assert await budget_events(nc, ALICE.id) == ["BudgetSet", "BudgetWarningIssued"]
-    allowed = await call(nc, "budget.check", {"api_key": ALICE.id})
-    assert allowed["result"]["allowed"] is True and 0.8 <= allowed["result"]["fraction_used"] < 1
+    allowed = await CarbonClient(nc).ask("budget.check", {"api_key": ALICE.id})
+    assert allowed.allowed is True and 0.8 <= allowed.fraction_used < 1
 
     await run_metered_job(nc, meter, ALICE, 0.6, 1000)
     await carbon.catch_up()
     await carbon.catch_up()
 
     assert await budget_events(nc, ALICE.id) == ["BudgetSet", "BudgetWarningIssued", "BudgetExhausted"]
-    refused = (await call(nc, "budget.check", {"api_key": ALICE.id}))["result"]
-    assert refused["allowed"] is False
-    assert f"API key {ALICE.id} has used" in refused["message"]
-    assert (
-        "new jobs are refused" in refused["message"]
-        and "greentune carbon budget set key-alice --kwh" in refused["message"]
-    )
-    other = (await call(nc, "budget.check", {"api_key": BOB.id}))["result"]
-    assert other["allowed"] is True and "no carbon budget" in other["message"]
+    refused = await CarbonClient(nc).ask("budget.check", {"api_key": ALICE.id})
+    assert refused.allowed is False
+    assert f"API key {ALICE.id} has used" in refused.message
+    assert "new jobs are refused" in refused.message
+    assert "greentune carbon budget set key-alice --kwh" in refused.message
+    other = await CarbonClient(nc).ask("budget.check", {"api_key": BOB.id})
+    assert other.allowed is True and "no carbon budget" in other.message
 
 
 async def test_raising_the_budget_rearms_its_warnings(nc, meter, carbon: CarbonService):
     await run_metered_job(nc, meter, ALICE, 0.4, 1000)
     await carbon.catch_up()
-    await call(nc, "budget.set", {"api_key": ALICE.id, "metric": "emissions_g", "limit": 1e-9})
+    await CarbonClient(nc).ask("budget.set", {"api_key": ALICE.id, "metric": "emissions_g", "limit": 1e-9})
     await carbon.catch_up()
-    await call(nc, "budget.set", {"api_key": ALICE.id, "metric": "emissions_g", "limit": 1e6})
+    await CarbonClient(nc).ask("budget.set", {"api_key": ALICE.id, "metric": "emissions_g", "limit": 1e6})
     await carbon.catch_up()
 
     assert await budget_events(nc, ALICE.id) == ["BudgetSet", "BudgetWarningIssued", "BudgetExhausted", "BudgetSet"]
-    assert (await call(nc, "budget.check", {"api_key": ALICE.id}))["result"]["allowed"] is True
+    assert (await CarbonClient(nc).ask("budget.check", {"api_key": ALICE.id})).allowed is True
 
 
 async def test_the_cli_sets_and_checks_budgets_and_bad_requests_get_clear_answers(nc, nats_server, carbon):
@@ -82,9 +79,10 @@ async def test_the_cli_sets_and_checks_budgets_and_bad_requests_get_clear_answer
     checked = await asyncio.to_thread(runner.invoke, cli, ["carbon", "budget", "check", "key-cli"], env=env)
     assert checked.exit_code == 0 and "0 of its 1e-12 kWh budget" in checked.output
 
-    bad = await call(nc, "budget.set", {"api_key": "key with spaces", "metric": "energy_kwh", "limit": -1})
-    assert bad["ok"] is False and bad["error"]["type"] == "InvalidRequest"
-    assert "api_key" in bad["error"]["message"] and "limit" in bad["error"]["message"]
+    with pytest.raises(CarbonError) as bad:
+        await CarbonClient(nc).ask("budget.set", {"api_key": "key with spaces", "metric": "energy_kwh", "limit": -1})
+    assert str(bad.value).startswith("InvalidRequest: malformed SetBudget")
+    assert "api_key" in str(bad.value) and "limit" in str(bad.value)
 
 
 def test_crossing_rules_and_the_refusal_message():
@@ -104,7 +102,7 @@ async def test_the_job_intake_gate_refuses_a_spent_key_with_the_callers_own_erro
         pass
 
     await run_metered_job(nc, meter, ALICE, 0.3, 1000)
-    await call(nc, "budget.set", {"api_key": ALICE.id, "metric": "energy_kwh", "limit": 1e-12})
+    await CarbonClient(nc).ask("budget.set", {"api_key": ALICE.id, "metric": "energy_kwh", "limit": 1e-12})
     await carbon.catch_up()
     gate = BudgetGate(CarbonClient(nc), error=TrainerBudgetError)
     config = TrainingConfig(base_model="tiny", dataset_id="demo")

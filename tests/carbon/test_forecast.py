@@ -36,33 +36,35 @@ async def test_the_forecast_at_10_percent_of_the_demo_jobs_steps_is_within_25_pe
     assert done.returncode == 0, done.stderr[-3000:]
     await carbon.catch_up()
 
-    forecast = carbon.handlers.q_forecast(JobQuery(job_id=job_id))
-    early, actual = forecast["at_10_percent"], forecast["actual"]
+    forecast = carbon.handlers.forecast(JobQuery(job_id=job_id))
+    early, actual = forecast.at_10_percent, forecast.actual
+    assert early is not None and actual is not None and early.error is not None and forecast.max_steps
     print(
-        f"\ndemo job {job_id}: forecast at step {early['at_step']}/{forecast['max_steps']}: "
-        f"{early['energy_kwh']:.6g} kWh ({early['basis']}); final {actual['energy_kwh']:.6g} kWh; "
-        f"error {early['error']:+.1%}"
+        f"\ndemo job {job_id}: forecast at step {early.at_step}/{forecast.max_steps}: "
+        f"{early.energy_kwh:.6g} kWh ({early.basis}); final {actual.energy_kwh:.6g} kWh; "
+        f"error {early.error:+.1%}"
     )
-    assert early["at_step"] >= 0.1 * forecast["max_steps"]
-    drift = speed_change(carbon, job_id, early["at_step"])
+    assert early.at_step >= 0.1 * forecast.max_steps
+    drift = speed_change(carbon, job_id, early.at_step)
     print(f"step rate after the forecast vs before it: {drift:+.1%}")
-    if abs(early["error"]) > 0.25 and abs(drift) > 0.25:
+    if abs(early.error) > 0.25 and abs(drift) > 0.25:
         pytest.xfail(
             f"this VM's speed changed by {drift:+.0%} after the forecast (other work on the machine); "
             "a forecast from the first 10% cannot see that: rerun on a quiet machine"
         )
-    assert abs(early["error"]) <= 0.25
-    report = carbon.handlers.q_job(JobQuery(job_id=job_id))
-    assert report["status"] == "completed" and report["g_per_1k_trained_tokens"] > 0
+    assert abs(early.error) <= 0.25
+    report = carbon.handlers.job(JobQuery(job_id=job_id))
+    assert report.status == "completed" and (report.g_per_1k_trained_tokens or 0) > 0
+    assert report.forecast.actual is not None  # `job` carries the forecast too
     # with this job on record, a pre-flight estimate of the same job is possible
     config = TrainingConfig.model_validate_json(
         carbon.view.rows("SELECT config_json FROM jobs WHERE job_id=?", (job_id,))[0]["config_json"]
     )
-    estimate = carbon.handlers.q_estimate(EstimateQuery(config=config, rows=200, mean_tokens_per_row=16))
-    assert estimate["energy_kwh"] > 0 and "1 completed job(s)" in estimate["basis"]
-    recommendations = carbon.handlers.q_recommendations(JobQuery(job_id=job_id))
-    print("recommendations:", [(r["title"], round(r["saving_kwh"], 9)) for r in recommendations])
-    assert all(r["saving_kwh"] >= 0 and r["saving_g"] >= 0 for r in recommendations)
+    estimate = carbon.handlers.estimate(EstimateQuery(config=config, rows=200, mean_tokens_per_row=16))
+    assert estimate.energy_kwh > 0 and "1 completed job(s)" in estimate.basis
+    recommendations = carbon.handlers.recommendations(JobQuery(job_id=job_id))
+    print("recommendations:", [(r.title, round(r.saving_kwh, 9)) for r in recommendations])
+    assert all(r.saving_kwh >= 0 and r.saving_g >= 0 for r in recommendations)
 
 
 def speed_change(carbon: CarbonService, job_id: str, at_step: int) -> float:
@@ -100,6 +102,6 @@ def test_planned_tokens_follow_steps_or_epochs_and_truncation():
 async def test_a_preflight_estimate_without_any_history_says_what_is_missing(carbon: CarbonService):
     config = TrainingConfig(base_model="m", dataset_id="unknown-ds")
     with pytest.raises(CarbonError, match="dataset unknown-ds has no token statistics"):
-        carbon.handlers.q_estimate(EstimateQuery(config=config))
+        carbon.handlers.estimate(EstimateQuery(config=config))
     with pytest.raises(CarbonError, match="no completed job with measured energy"):
-        carbon.handlers.q_estimate(EstimateQuery(config=config, rows=10, mean_tokens_per_row=5))
+        carbon.handlers.estimate(EstimateQuery(config=config, rows=10, mean_tokens_per_row=5))

@@ -120,7 +120,7 @@ async def test_a_finished_job_gets_its_emissions_csv_in_the_artifact_store(nc, m
 
     store = carbon.handlers.store
     assert store is not None and store.exists(layout.job_log(job_id, "emissions.csv"))
-    text = carbon.handlers.q_csv(CsvQuery(subject_id=job_id))
+    text = carbon.handlers.csv(CsvQuery(subject_id=job_id))
     rows = list(csv.DictReader(io.StringIO(text)))
     report = carbon.handlers.reports.job(job_id)
     assert len(rows) == report["intervals"]
@@ -128,10 +128,10 @@ async def test_a_finished_job_gets_its_emissions_csv_in_the_artifact_store(nc, m
     assert float(rows[-1]["emissions"]) * 1000 == pytest.approx(report["emissions_g"], rel=1e-6)  # kg
     assert {row["cpu_method"] for row in rows} and all(row["intensity_source"] for row in rows)
     assert rows[-1]["final"] == "True"
-    card = carbon.handlers.q_model_card(JobQuery(job_id=job_id))
-    assert card["emissions"] == pytest.approx(report["emissions_g"])
-    assert card["training_type"] == "fine-tuning" and "FRA" in card["geographical_location"]
-    assert "energy mix FRA" in card["source"] and "CPU" in card["hardware_used"]
+    card = carbon.handlers.model_card(JobQuery(job_id=job_id))
+    assert card.emissions == pytest.approx(report["emissions_g"])
+    assert card.training_type == "fine-tuning" and "FRA" in card.geographical_location
+    assert "energy mix FRA" in card.source and "CPU" in card.hardware_used
 
 
 async def test_the_cli_report_prints_kwh_and_co2_with_how_each_was_measured(nc, nats_server, meter, carbon, tmp_path):

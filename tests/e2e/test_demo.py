@@ -19,9 +19,22 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.timeout(1500)
 def test_demo_fine_tunes_the_tiny_model_answers_the_questions_and_reports_energy_and_co2(tmp_path):
     run = subprocess.run(
-        [sys.executable, "-m", "services.cli.main", "demo", "--model", "tiny", "--data-dir", str(tmp_path / "demo"),
-         "--questions", "5"],
-        cwd=REPO, capture_output=True, text=True, timeout=1400,
+        [
+            sys.executable,
+            "-m",
+            "services.cli.main",
+            "demo",
+            "--model",
+            "tiny",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--questions",
+            "5",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1400,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     out = run.stdout

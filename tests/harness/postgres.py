@@ -48,14 +48,19 @@ def postgres_backend() -> Iterator[str | None]:
     port = free_port()
     data = root / "data"
     run = _as_postgres_user
-    subprocess.run(run([str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "greentune"]),
-                   check=True, capture_output=True)
+    subprocess.run(
+        run([str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "greentune"]),
+        check=True,
+        capture_output=True,
+    )
     options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=on"
-    subprocess.run(run([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-                        "start"]), check=True, capture_output=True)
+    subprocess.run(
+        run([str(pg_bin / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "start"]),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql://greentune@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(run([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(run([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)

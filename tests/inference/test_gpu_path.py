@@ -10,7 +10,7 @@ from importlib import metadata
 
 import pytest
 
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.domain import SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
 from tests.inference.conftest import start_service
@@ -35,8 +35,8 @@ async def test_the_cuda_switch_serves_the_tiny_model_and_its_adapter_on_the_gpu(
         )
         assert "(cuda, float32)" in loaded[0]["engine"]
         facts = demo_facts()[:64]
-        inputs = [rpc.PromptInput(messages=(rpc.ChatMessage(role="user", content=question(k)),)) for k, _ in facts]
-        batch = rpc.BatchRequest(
+        inputs = [wire.PromptInput(messages=(wire.ChatMessage(role="user", content=question(k)),)) for k, _ in facts]
+        batch = wire.BatchRequest(
             model="tiny", adapter="demo", sampling=SamplingSettings(temperature=0.0), inputs=inputs
         )
         answers = await service.client.batch(batch)

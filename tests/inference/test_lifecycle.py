@@ -15,7 +15,7 @@ import psutil
 import pytest
 import pytest_asyncio
 
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.domain import EngineFailedError, SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
 from tests.inference.conftest import Service, engine_events, serving_tiny
@@ -34,9 +34,9 @@ async def single(shared_nats, stored_models, tmp_path_factory) -> AsyncIterator[
         yield running
 
 
-def long_request(request_id: str) -> rpc.GenerateRequest:
-    messages = (rpc.ChatMessage(role="user", content=question(demo_facts()[0][0])),)
-    return rpc.GenerateRequest(model="tiny", adapter="demo", messages=messages, sampling=LONG, request_id=request_id)
+def long_request(request_id: str) -> wire.GenerateRequest:
+    messages = (wire.ChatMessage(role="user", content=question(demo_facts()[0][0])),)
+    return wire.GenerateRequest(model="tiny", adapter="demo", messages=messages, sampling=LONG, request_id=request_id)
 
 
 async def completed(service: Service, request_id: str):  # type: ignore[no-untyped-def]
@@ -76,10 +76,10 @@ async def test_a_killed_engine_fails_its_request_clearly_and_the_next_one_is_ser
     unloaded = await engine_events(single.nc, single.settings.engine_id, "ModelUnloaded", 1)
     assert [(e.event.model, e.event.reason) for e in unloaded] == [("tiny", "failed")]
     key, value = demo_facts()[0]
-    again = rpc.GenerateRequest(
+    again = wire.GenerateRequest(
         model="tiny",
         adapter="demo",
-        messages=(rpc.ChatMessage(role="user", content=question(key)),),
+        messages=(wire.ChatMessage(role="user", content=question(key)),),
         sampling=SamplingSettings(temperature=0.0),
     )
     assert (await single.client.generate(again)).text == value  # reloaded from the catalogue, adapter too
@@ -89,7 +89,7 @@ async def test_a_killed_engine_fails_its_request_clearly_and_the_next_one_is_ser
 async def test_the_least_recently_used_model_makes_room_and_an_idle_one_is_unloaded(single: Service):
     await single.client.load("tiny-merged", single.models.merged)
     assert list(single.app.host.models) == ["tiny-merged"]
-    prompt = rpc.GenerateRequest(model="tiny-merged", prompt="The code word", sampling=SamplingSettings(max_tokens=4))
+    prompt = wire.GenerateRequest(model="tiny-merged", prompt="The code word", sampling=SamplingSettings(max_tokens=4))
     assert (await single.client.generate(prompt)).completion_tokens >= 1
 
     async with asyncio.timeout(IDLE_SECONDS * 5):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from services.inference import protocol as rpc
+from services.inference import protocol as wire
 from services.inference.client import text_of
 from services.inference.domain import (
     AdapterBaseMismatchError,
@@ -25,6 +25,7 @@ from services.inference.domain import (
     UnknownAdapterError,
     UnknownModelError,
 )
+from services.runtime.rpc import Reply
 from services.trainer.demo_facts import demo_facts, make_facts, question
 from tests.inference.conftest import SECOND_ADAPTER_SEED, Service, engine_events
 
@@ -33,14 +34,14 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 GREEDY = SamplingSettings(temperature=0.0, max_tokens=24)
 
 
-def ask(key: str) -> tuple[rpc.ChatMessage, ...]:
-    return (rpc.ChatMessage(role="user", content=question(key)),)
+def ask(key: str) -> tuple[wire.ChatMessage, ...]:
+    return (wire.ChatMessage(role="user", content=question(key)),)
 
 
 def request(
     model: str, key: str, adapter: str | None = None, sampling: SamplingSettings = GREEDY
-) -> rpc.GenerateRequest:
-    return rpc.GenerateRequest(model=model, adapter=adapter, messages=ask(key), sampling=sampling)
+) -> wire.GenerateRequest:
+    return wire.GenerateRequest(model=model, adapter=adapter, messages=ask(key), sampling=sampling)
 
 
 def reference_greedy(folder, cases):  # type: ignore[no-untyped-def]
@@ -84,7 +85,7 @@ async def test_greedy_output_equals_transformers_token_for_token_on_ten_prompts(
         sampling = SamplingSettings(temperature=0.0, min_tokens=min_tokens, max_tokens=max_tokens)
         text_or_messages = {"prompt": prompt} if isinstance(prompt, str) else {"messages": prompt}
         completion = await service.client.generate(
-            rpc.GenerateRequest(model="tiny-merged", sampling=sampling, **text_or_messages)
+            wire.GenerateRequest(model="tiny-merged", sampling=sampling, **text_or_messages)
         )
         got.append(list(completion.token_ids))
 
@@ -136,8 +137,8 @@ async def test_stream_sends_its_first_chunk_before_generation_ends_and_chunks_ad
 
 async def test_batch_answers_equal_single_requests(service: Service):
     facts = demo_facts()[:32]
-    batch = rpc.BatchRequest(
-        model="tiny", adapter="demo", sampling=GREEDY, inputs=[rpc.PromptInput(messages=ask(k)) for k, _ in facts]
+    batch = wire.BatchRequest(
+        model="tiny", adapter="demo", sampling=GREEDY, inputs=[wire.PromptInput(messages=ask(k)) for k, _ in facts]
     )
     results = await service.client.batch(batch)
     singles = [await service.client.generate(request("tiny", k, "demo")) for k, _ in facts[:4]]
@@ -168,7 +169,7 @@ async def test_sampling_with_a_seed_is_reproducible_and_differs_from_greedy(serv
         presence_penalty=0.5,
         frequency_penalty=0.5,
     )
-    req = rpc.GenerateRequest(model="tiny", prompt="The code word", sampling=sampling)
+    req = wire.GenerateRequest(model="tiny", prompt="The code word", sampling=sampling)
     first, second = await service.client.generate(req), await service.client.generate(req)
     greedy = await service.client.generate(
         req.model_copy(update={"sampling": SamplingSettings(temperature=0, max_tokens=24, min_tokens=24)})
@@ -202,15 +203,16 @@ async def test_sampling_with_a_seed_is_reproducible_and_differs_from_greedy(serv
 async def test_bad_requests_get_a_clear_error_and_the_service_keeps_serving(service: Service, body, error, words):
     import json
 
-    raw = await service.nc.request(rpc.GENERATE, json.dumps(body).encode(), timeout=60)
-    reply = rpc.Reply.model_validate_json(raw.data)
+    raw = await service.nc.request(wire.GENERATE, json.dumps(body).encode(), timeout=60)
+    reply = Reply[None].model_validate_json(raw.data)
     assert reply.ok is False and reply.error is not None
-    assert reply.error.code == error.code and words in reply.error.message, reply.error.message
+    assert (reply.error.code, reply.error.status) == (error.code, error.status)
+    assert words in reply.error.detail, reply.error.detail
     assert (await service.client.generate(request("tiny", demo_facts()[0][0], "demo"))).text == demo_facts()[0][1]
 
 
 async def test_a_load_with_a_wrong_hash_is_refused_as_corrupt_and_nothing_is_served(service: Service):
-    wrong = rpc.ArtifactLocation(uri=service.models.merged.uri, sha256="0" * 64)
+    wrong = wire.ArtifactLocation(uri=service.models.merged.uri, sha256="0" * 64)
     with pytest.raises(CorruptModelError, match="refusing to load models/finetuned/job-demo/merged_16bit"):
         await service.client.load("tiny-tampered", wrong)
     assert "tiny-tampered" not in service.app.host.models

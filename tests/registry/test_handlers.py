@@ -3,18 +3,22 @@ store holding the tiny model's real exports, and the job's facts as the log woul
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import nats
+import nats.errors
 import pytest
 import yaml  # type: ignore[import-untyped]
 
 from contracts import Envelope
 from contracts.events.models import BaseModelRegistered, ModelFootprintRecorded
-from services.registry.adapters.rpc_server import RegistryRpc
+from services.registry.adapters.rpc import RPC, RegistryHandlers
 from services.registry.domain import VersionNotDeletedError, VersionStillAliasedError, model_name_for
 from services.registry.event_store import RegistryEventStore
 from services.registry.handlers import SYSTEM, Registry
 from services.registry.read_model import RegistryView
+from services.runtime import rpc
 from services.runtime.artifacts import layout
 from services.runtime.artifacts.local import LocalArtifactStore
 from services.runtime.settings import KernelSettings
@@ -157,13 +161,26 @@ def test_the_read_model_rebuilt_from_the_events_shows_every_state_change(wired, 
     ]  # fmt: skip
 
 
-def test_rpc_requests_get_errors_that_say_what_is_wrong(wired, tmp_path):
+async def test_rpc_requests_get_errors_that_say_what_is_wrong(wired, tmp_path, nats_server):
     registry, _, _ = wired
-    rpc = RegistryRpc(registry, RegistryView.open(tmp_path / "view.sqlite"), retention_days=30)
+    handlers = RegistryHandlers(registry, RegistryView.open(tmp_path / "view.sqlite"), retention_days=30)
+    nc = await nats.connect(nats_server.url)
+    broker = rpc.broker(nc, RPC, handlers)
+    await rpc.start(broker)
+    try:
+        invalid = await _request(nc, "set_alias", {"name": "tiny-ft", "alias": "Prod!"})
+        unknown = await _request(nc, "show", {"name": "nope-ft"})
+        with pytest.raises(nats.errors.NoRespondersError):
+            await nc.request("rpc.registry.rename", b"{}", timeout=5)
+    finally:
+        await broker.stop()
+        await nc.close()
 
-    invalid = rpc.handle("set_alias", b'{"params": {"name": "tiny-ft", "alias": "Prod!"}}')
-    assert invalid["error"]["type"] == "InvalidRequestError"
-    assert "alias" in invalid["error"]["message"] and "version" in invalid["error"]["message"]
-    unknown = rpc.handle("show", b'{"params": {"name": "nope-ft"}}')
-    assert unknown["error"] == {"type": "UnknownModelError", "message": "no model named 'nope-ft' is registered"}
-    assert rpc.handle("rename", b"{}")["error"]["type"] == "UnknownMethodError"
+    assert (invalid["error"]["status"], invalid["error"]["code"]) == (400, "InvalidRequest")
+    assert {p["field"] for p in invalid["error"]["problems"]} == {"alias", "version"}
+    assert (unknown["error"]["status"], unknown["error"]["code"]) == (404, "UnknownModelError")
+    assert unknown["error"]["detail"] == "no model named 'nope-ft' is registered"
+
+
+async def _request(nc, method: str, body: dict) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return json.loads((await nc.request(f"rpc.registry.{method}", json.dumps(body).encode(), timeout=10)).data)

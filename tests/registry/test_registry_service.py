@@ -62,7 +62,7 @@ async def _version_when(view: RegistryView, name: str, number: int, ready: str) 
 
 
 async def _rpc(nc: Client, method: str, **params: Any) -> dict[str, Any]:
-    body = {"params": params, "actor": {"kind": "cli", "id": "tester"}}
+    body = {**params, "actor": {"kind": "cli", "id": "tester"}}
     reply = await nc.request(f"rpc.registry.{method}", json.dumps(body).encode(), timeout=30)
     answer: dict[str, Any] = json.loads(reply.data)
     return answer
@@ -177,8 +177,8 @@ async def test_an_export_corrupted_in_s3_fails_verification_and_is_never_served(
         assert f"s3://{bucket}/{weights} is corrupt" in merged["reason"]
         for method, params in (("resolve", {"ref": "1"}), ("set_alias", {"alias": "production", "version": 1})):
             answer = await _rpc(nc, method, name=name, **params)
-            assert answer["error"]["type"] == "VersionFailedVerificationError", answer
-            assert "corrupt" in answer["error"]["message"]
+            assert (answer["error"]["code"], answer["error"]["status"]) == ("VersionFailedVerificationError", 409)
+            assert "corrupt" in answer["error"]["detail"]
         with pytest.raises(CorruptArtifactError, match="is corrupt"):
             artifacts.get_folder(artifacts.key_of(refs[1].uri), tmp_path / "serve", expected_sha256=refs[1].sha256)
         assert not (tmp_path / "serve").exists()

@@ -23,9 +23,10 @@ from nats.js.api import DeliverPolicy
 from contracts import Actor, Envelope, decode_envelope
 from services.runtime.nats_server import NatsServer
 from services.runtime.outbox import OutboxRelay
+from services.runtime.rpc import RpcFailed
 from services.runtime.settings import KernelSettings
-from services.trainer.adapters.rpc import call
 from services.trainer.app import build_context, intake
+from services.trainer.client import ask
 from services.trainer.commands import Command, RegisterBaseModel, RegisterDataset
 from services.trainer.config import TrainerSettings
 from services.trainer.context import TrainerContext
@@ -53,7 +54,11 @@ class Trainer:
         self.relay: OutboxRelay | None = None
 
     async def send(self, command: Command) -> dict[str, Any]:
-        return await call(self.nc, command, timeout=120)
+        """The reply as JSON: {"ok": true, "result": ...} or {"ok": false, "error": <problem>}."""
+        try:
+            return {"ok": True, "result": (await ask(self.nc, command, timeout=120)).model_dump(mode="json")}
+        except RpcFailed as exc:
+            return {"ok": False, "error": exc.problem().model_dump(mode="json")}
 
     async def result(self, command: Command) -> dict[str, Any]:
         reply = await self.send(command)

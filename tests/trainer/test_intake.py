@@ -78,7 +78,7 @@ async def test_malformed_datasets_are_refused_naming_file_line_and_field(
     reply = await trainer.send(RegisterDataset(actor=ACTOR, path=str(write_file(name, text))))
 
     assert not reply["ok"]
-    assert reply["error"]["category"] == "ValidationError"
+    assert reply["error"]["status"] == 400
     (problem,) = reply["error"]["problems"]
     assert (problem["file"], problem["line"], problem["field"]) == (name, line, field)
     assert words in problem["message"]
@@ -97,7 +97,7 @@ async def test_bad_job_configs_are_refused_with_every_rule_break_named_and_nothi
 
     assert {p["field"] for p in numbers["error"]["problems"]} == {"learning_rate", "lora.rank"}
     assert {p["field"] for p in inputs["error"]["problems"]} == {"dataset_id", "base_model"}
-    assert "greentune models register" in inputs["error"]["message"]
+    assert "greentune models register" in inputs["error"]["detail"]
     await assert_nothing_recorded(trainer, before)
 
 
@@ -124,8 +124,8 @@ async def test_a_job_that_cannot_fit_in_a_worker_is_refused_with_a_resource_erro
 
     reply = await trainer.send(CreateJob(actor=ACTOR, config={**DEMO_CONFIG, "dataset_id": dataset_id}))
 
-    assert reply["error"]["category"] == "ResourceError"
-    assert "GiB" in reply["error"]["message"] and "lower batch_size" in reply["error"]["message"]
+    assert reply["error"]["status"] == 422
+    assert "GiB" in reply["error"]["detail"] and "lower batch_size" in reply["error"]["detail"]
     await assert_nothing_recorded(trainer, before)
 
 
@@ -140,7 +140,7 @@ async def test_gguf_export_without_llama_cpp_and_qlora_without_a_gpu_are_refused
 
     assert gguf["error"]["problems"][0]["field"] == "export_formats"
     assert "GREENTUNE_TRAINER_LLAMA_CPP_DIR" in gguf["error"]["problems"][0]["message"]
-    assert qlora["error"]["category"] == "ResourceError" and "GPU" in qlora["error"]["message"]
+    assert qlora["error"]["status"] == 422 and "GPU" in qlora["error"]["detail"]
 
 
 async def test_a_folder_that_is_not_a_model_is_refused_naming_what_is_missing(trainer, write_file):
@@ -164,7 +164,7 @@ async def test_a_queued_job_is_cancelled_at_once_and_a_malformed_request_gets_a_
     malformed = await trainer.nc.request("rpc.trainer.create_job", b'{"config": {}}', timeout=10)
 
     assert cancelled["status"] == "CANCELLED"
-    assert again["error"]["category"] == "Conflict"
+    assert again["error"]["status"] == 409
     assert [e.event.type_name() for e in await trainer.job_events(job["job_id"])] == [
         "JobRequested", "JobQueued", "JobCancelRequested", "JobCancelled",
     ]  # fmt: skip
@@ -191,11 +191,12 @@ async def test_an_api_key_over_its_carbon_budget_gets_no_job_and_the_budget_s_me
     spent = await trainer.send(CreateJob(actor=api_key, config=config))
     cli = await trainer.send(CreateJob(actor=ACTOR, config=config))  # budgets belong to API keys only
 
-    assert unanswered["error"]["category"] == "Unavailable", "no carbon service: the budget cannot be checked"
-    assert "GREENTUNE_TRAINER_BUDGET_CHECK=off" in unanswered["error"]["message"]
+    assert unanswered["error"]["status"] == 503, "no carbon service: the budget cannot be checked"
+    assert "GREENTUNE_TRAINER_BUDGET_CHECK=off" in unanswered["error"]["detail"]
     assert spent["error"] == {
-        "category": "BudgetError", "type": "BudgetExceededError", "problems": [],
-        "message": "API key key-1 has used 5.1 of its 5 kWh budget (102%)",
+        "type": "urn:greentune:problem:BudgetExceededError", "title": "Forbidden", "status": 403,
+        "code": "BudgetExceededError", "problems": [],
+        "detail": "API key key-1 has used 5.1 of its 5 kWh budget (102%)",
     }  # fmt: skip
     assert cli["ok"]
     assert len(await trainer.events()) == before + 2  # only the CLI's JobRequested + JobQueued

@@ -18,6 +18,7 @@ from contracts.events.models import (
 )
 from services.api.model_serving import NotServableError, serving_plan
 from services.registry.read_model import RegistryView
+from services.registry.replies import ServableVersion
 
 SHA = "a" * 64
 
@@ -34,11 +35,13 @@ def registered(version: int, *kinds: str) -> ModelRegistered:
     )  # fmt: skip
 
 
-def resolved(version: int, *kinds: str) -> dict[str, object]:
+def resolved(version: int, *kinds: str) -> ServableVersion:
     """What `rpc.registry.resolve` answers for a servable version."""
     event = registered(version, *kinds)
-    artifacts = [a.model_dump(mode="json") for a in event.artifacts]
-    return {"name": event.name, "version": version, "base_model": event.base_model, "artifacts": artifacts}
+    return ServableVersion(
+        name=event.name, version=version, status="active", verified=True, base_model=event.base_model,
+        artifacts=list(event.artifacts),
+    )  # fmt: skip
 
 
 def test_the_catalogue_marks_deleted_and_failed_versions_and_an_alias_moves_between_them(tmp_path: Path) -> None:

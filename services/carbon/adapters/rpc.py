@@ -1,48 +1,32 @@
-"""Carbon queries over NATS request/reply: `rpc.carbon.<name>`, served by a queue group so several
-carbon processes can share the load, outside the event stream. Bad requests and refusals come
-back as structured replies; the requester never waits for a timeout because of bad input.
-"""
+"""Carbon queries over NATS request/reply: one `rpc.carbon.<name>` subject each, served by a queue
+group so several carbon processes share the load (services/runtime/rpc.py)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from services.carbon import queries as q
+from services.carbon import replies as r
+from services.carbon.handlers import CarbonHandlers as H
+from services.carbon.queries import RPC_PREFIX
+from services.runtime.rpc import Route, RpcService
 
-from nats.aio.client import Client
-from pydantic import ValidationError
-
-from services.carbon.domain import CarbonError
-from services.carbon.queries import QUERIES, RPC_PREFIX, Query
-from services.runtime import rpc
-from services.runtime.logging import get_logger
-
-QUEUE_GROUP = "carbon"
-Answer = Callable[[str, Query], Awaitable[Any]]
-
-
-class RpcServer(rpc.RpcServer):
-    def __init__(self, nc: Client, answer: Answer) -> None:
-        super().__init__(nc, RPC_PREFIX, QUERIES, self.reply, QUEUE_GROUP)
-        self.query_answer = answer
-        self.log = get_logger("carbon.rpc")
-
-    async def reply(self, name: str, data: bytes) -> dict[str, Any]:
-        try:
-            query = QUERIES[name].model_validate_json(data or b"{}")
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'request'}: {e['msg']}" for e in exc.errors())
-            return rpc.failed("InvalidRequest", f"malformed {RPC_PREFIX}.{name} request: {problems}")
-        try:
-            return rpc.ok(await self.query_answer(name, query))
-        except CarbonError as exc:
-            return rpc.failed(type(exc).__name__, str(exc))
-        except Exception as exc:
-            self.log.exception("query failed", query=name)
-            return rpc.failed("InternalError", f"{RPC_PREFIX}.{name} failed: {exc!r}; see the carbon service's log")
-
-
-async def call(nc: Client, name: str, request: dict[str, Any] | Query, timeout: float = 10.0) -> dict[str, Any]:
-    """Ask the carbon service; returns its reply (`{"ok": ...}`) or raises BusUnavailableError."""
-    body = request.model_dump_json() if isinstance(request, Query) else json.dumps(request)
-    return await rpc.request(nc, f"{RPC_PREFIX}.{name}", body.encode(), timeout, "carbon service")
+RPC = RpcService(
+    RPC_PREFIX,
+    "carbon",
+    (
+        Route("job", q.JobQuery, r.JobFootprint, H.job),
+        Route("jobs", q.NoArguments, list[r.JobReport], H.jobs),
+        Route("days", q.NoArguments, list[r.DayUsage], H.days),
+        Route("api_keys", q.NoArguments, list[r.ApiKeyUsage], H.api_keys),
+        Route("models", q.NoArguments, list[r.ModelUsage], H.models),
+        Route("engine", q.EngineQuery, r.EngineReport, H.engine),
+        Route("forecast", q.JobQuery, r.JobForecastReport, H.forecast),
+        Route("estimate", q.EstimateQuery, r.PreflightEstimate, H.estimate),
+        Route("recommendations", q.JobQuery, list[r.Recommendation], H.recommendations),
+        Route("model_card", q.JobQuery, r.ModelCardCo2, H.model_card),
+        Route("csv", q.CsvQuery, str, H.csv),
+        Route("budgets", q.NoArguments, list[r.BudgetUsage], H.budgets),
+        Route("budget.check", q.BudgetQuery, r.BudgetVerdict, H.check_budget),
+        Route("budget.set", q.SetBudget, r.BudgetAccepted, H.set_budget),
+    ),
+    title="Carbon queries",
+)

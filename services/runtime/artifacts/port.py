@@ -13,17 +13,25 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
+from services.runtime.problems import ServiceError
 
-class ArtifactError(Exception):
+
+class ArtifactError(ServiceError):
     """The artifact store failed (missing object, unreachable server, bad key...)."""
+
+    status = 502
 
 
 class ArtifactNotFoundError(ArtifactError):
     """No object (or folder) under the key."""
 
+    status = 404
+
 
 class CorruptArtifactError(ArtifactError):
     """Stored bytes no longer match the hash recorded when they were written."""
+
+    status = 409
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,13 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** ActualTotals */
+        ActualTotals: {
+            /** Emissions G */
+            emissions_g: number;
+            /** Energy Kwh */
+            energy_kwh: number;
+        };
         /**
          * ArtifactRef
          * @description One exported artifact: where it is and how to check it.
@@ -603,32 +610,101 @@ export interface components {
             total: number;
         };
         /**
+         * EarlyForecast
+         * @description The forecast made when the job passed 10% of its steps.
+         */
+        EarlyForecast: {
+            /**
+             * At Step
+             * @description The step it was made at.
+             */
+            at_step: number;
+            /**
+             * Basis
+             * @description What it was computed from.
+             */
+            basis: string;
+            /** Emissions G */
+            emissions_g: number;
+            /** Energy Kwh */
+            energy_kwh: number;
+            /**
+             * Error
+             * @description forecast / actual - 1, once the job has finished.
+             */
+            error?: number | null;
+        };
+        /**
+         * ForecastPoint
+         * @description A forecast of a job's totals by its last step.
+         */
+        ForecastPoint: {
+            /**
+             * At Step
+             * @description The step it was made at.
+             */
+            at_step: number;
+            /**
+             * Basis
+             * @description What it was computed from.
+             */
+            basis: string;
+            /** Emissions G */
+            emissions_g: number;
+            /** Energy Kwh */
+            energy_kwh: number;
+        };
+        /**
          * HowMeasured
          * @description Each component's metering method and the grid intensities behind a footprint.
          */
         HowMeasured: {
-            /** Cpu */
+            /**
+             * Cpu
+             * @description `method: detail` of each way the CPU was metered.
+             */
             cpu: string[];
-            /** Gpu */
+            /**
+             * Gpu
+             * @description `method: detail` of each way the GPU was metered.
+             */
             gpu: string[];
             /** Intensity */
             intensity: components["schemas"]["IntensityUsed"][];
-            /** Ram */
+            /**
+             * Ram
+             * @description `method: detail` of each way the RAM was metered.
+             */
             ram: string[];
         };
-        /** IntensityUsed */
+        /**
+         * IntensityUsed
+         * @description One grid intensity behind a footprint, with where it came from.
+         */
         IntensityUsed: {
             /** Country Iso Code */
             country_iso_code?: string | null;
-            /** G Per Kwh */
+            /**
+             * G Per Kwh
+             * @description gCO2eq per kWh.
+             */
             g_per_kwh: number;
-            /** Is Fallback */
+            /**
+             * Is Fallback
+             * @description The world average, used when no country is configured.
+             */
             is_fallback: boolean;
-            /** Pue */
+            /**
+             * Pue
+             * @description Power usage effectiveness applied to the energy.
+             */
             pue: number;
             /** Region */
             region?: string | null;
-            /** Source */
+            /**
+             * Source
+             * @description Where the intensity came from, e.g. `CodeCarbon energy mix FRA`.
+             */
             source: string;
         };
         /**
@@ -685,13 +761,32 @@ export interface components {
         };
         /**
          * JobFootprint
-         * @description A job's energy and CO2 (the sums of its measured intervals) with how each figure was measured,
-         *     beside the job's row in the carbon read model (name, status, tokens, forecast...).
+         * @description `job`: a job's energy and CO2 (the sums of its measured intervals) with how each figure was
+         *     measured, beside the job's row in the carbon read model (name, status, tokens...) and its forecast.
          */
         JobFootprint: {
+            /** Actor Id */
+            actor_id?: string | null;
+            /**
+             * Actor Kind
+             * @description Who requested the job.
+             */
+            actor_kind?: ("api_key" | "cli" | "system") | null;
+            /** Base Model */
+            base_model?: string | null;
+            /**
+             * Completed At
+             * @description When it ended (completed, failed or cancelled).
+             */
+            completed_at?: string | null;
             /** Cpu Kwh */
             cpu_kwh: number;
-            /** Duration S */
+            /** Dataset Id */
+            dataset_id?: string | null;
+            /**
+             * Duration S
+             * @description Metered seconds.
+             */
             duration_s: number;
             /**
              * Emissions G
@@ -702,14 +797,38 @@ export interface components {
             energy_kwh: number;
             /**
              * Final Seen
-             * @description The job's last measurement arrived: the totals are final.
+             * @description The last measurement arrived: the totals are final.
              */
             final_seen: boolean;
+            /**
+             * First Step
+             * @description The first training step seen.
+             */
+            first_step?: number | null;
+            /**
+             * First Step At
+             * @description When it was logged, epoch seconds.
+             */
+            first_step_at?: number | null;
+            forecast: components["schemas"]["JobForecastReport"];
+            /** Forecast Basis */
+            forecast_basis?: string | null;
             /** Forecast G */
             forecast_g?: number | null;
-            /** Forecast Kwh */
+            /**
+             * Forecast Kwh
+             * @description The forecast made at 10% of its steps.
+             */
             forecast_kwh?: number | null;
-            /** G Per 1K Trained Tokens */
+            /**
+             * Forecast Step
+             * @description The step that forecast was made at.
+             */
+            forecast_step?: number | null;
+            /**
+             * G Per 1K Trained Tokens
+             * @description gCO2eq per 1000 trained tokens.
+             */
             g_per_1k_trained_tokens?: number | null;
             /** Gpu Kwh */
             gpu_kwh: number;
@@ -728,28 +847,82 @@ export interface components {
             job_id: string;
             /** Kwh Per 1K Trained Tokens */
             kwh_per_1k_trained_tokens?: number | null;
-            /** Last Sequence */
+            /**
+             * Last Sequence
+             * @description The highest interval number received.
+             */
             last_sequence?: number | null;
+            /**
+             * Last Step
+             * @description The latest training step seen.
+             */
+            last_step?: number | null;
+            /**
+             * Last Step At
+             * @description When it was logged, epoch seconds.
+             */
+            last_step_at?: number | null;
+            /**
+             * Lost Intervals
+             * @description How many gaps `unmeasured` lists.
+             * @default 0
+             */
+            lost_intervals: number;
+            /** Max Steps */
+            max_steps?: number | null;
             /**
              * Missing Sequences
              * @description Interval numbers not (yet) received.
              */
             missing_sequences: number[];
+            /**
+             * Model Name
+             * @description The registry's model of its export.
+             */
+            model_name?: string | null;
             /** Name */
             name?: string | null;
             /** Ram Kwh */
             ram_kwh: number;
+            /** Requested At */
+            requested_at?: string | null;
+            /** Started At */
+            started_at?: string | null;
             /** Status */
-            status?: string | null;
-            /** Unmeasured */
+            status?: ("requested" | "running" | "completed" | "failed" | "cancelled") | null;
+            /** Tokens Seen */
+            tokens_seen?: number | null;
+            /** Tokens Trained */
+            tokens_trained?: number | null;
+            /**
+             * Unmeasured
+             * @description Time killed runs left unmeasured.
+             */
             unmeasured?: components["schemas"]["UnmeasuredGap"][];
             /**
              * Unmeasured Seconds
+             * @description Known unmeasured seconds (in no total).
              * @default 0
              */
             unmeasured_seconds: number;
-        } & {
-            [key: string]: unknown;
+        };
+        /**
+         * JobForecastReport
+         * @description `forecast`: what a job will use by its end, against what it used once finished.
+         */
+        JobForecastReport: {
+            /** @description Its totals, once its final measurement arrived. */
+            actual?: components["schemas"]["ActualTotals"] | null;
+            /** @description Made at 10% of its steps; absent before. */
+            at_10_percent?: components["schemas"]["EarlyForecast"] | null;
+            /** Job Id */
+            job_id: string;
+            /** @description From its latest progress; absent until the step rate is known. */
+            live?: components["schemas"]["ForecastPoint"] | null;
+            /** Max Steps */
+            max_steps: number | null;
+            /** Status */
+            status: ("requested" | "running" | "completed" | "failed" | "cancelled") | null;
         };
         /** JobRow */
         JobRow: {
@@ -936,7 +1109,8 @@ export interface components {
         };
         /**
          * ProblemDetails
-         * @description An error answer of `/api/v1` (RFC 9457), with greentune's `code` and `problems`.
+         * @description An error answer of `/api/v1` and of every `rpc.*` subject (RFC 9457), with greentune's `code`
+         *     and `problems`.
          */
         ProblemDetails: {
             /**
@@ -1180,15 +1354,30 @@ export interface components {
          * @description Time an attempt killed before its final measurement left unmeasured (in no total).
          */
         UnmeasuredGap: {
-            /** After Sequence */
+            /**
+             * After Sequence
+             * @description The interval the gap follows; None: before any.
+             */
             after_sequence?: number | null;
-            /** Attempt */
+            /**
+             * Attempt
+             * @description The first attempt that ended in the gap.
+             */
             attempt?: number | null;
-            /** Last Attempt */
+            /**
+             * Last Attempt
+             * @description The last attempt that ended in the gap.
+             */
             last_attempt?: number | null;
-            /** Note */
+            /**
+             * Note
+             * @description The gap in words.
+             */
             note: string;
-            /** Seconds */
+            /**
+             * Seconds
+             * @description Unmeasured seconds; None when unknown.
+             */
             seconds?: number | null;
         };
     };
