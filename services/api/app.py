@@ -41,7 +41,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nc = await connect(kernel.nats_url, "greentune-api")
+        nc = await connect(kernel.nats_url, "greentune-api", identity="api")
         app.state.nc = nc
         app.state.inference = InferenceClient(nc, timeout=settings.request_timeout_s)
         app.state.artifacts = open_artifact_store(ArtifactSettings(), kernel.data_dir)

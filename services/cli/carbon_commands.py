@@ -57,7 +57,7 @@ async def _serve(kernel: KernelSettings, settings: CarbonSettings) -> None:
     from services.runtime.artifacts import ArtifactSettings, open_artifact_store
     from services.runtime.jetstream import connect
 
-    nc = await connect(kernel.nats_url, "carbon")
+    nc = await connect(kernel.nats_url, "carbon", identity="carbon")
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

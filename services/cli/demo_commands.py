@@ -79,8 +79,8 @@ async def _serve(stack: EmbeddedStack) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    stack.start()
-    nc = await connect(stack.url, "greentune-up")
+    await stack.start()
+    nc = await connect(stack.url, "greentune-up", access=stack.access)
     try:
         ready = asyncio.create_task(stack.wait_ready(nc))
         await asyncio.wait({ready, asyncio.create_task(stop.wait())}, return_when=asyncio.FIRST_COMPLETED)
@@ -88,7 +88,11 @@ async def _serve(stack: EmbeddedStack) -> None:
             ready.cancel()
             return
         ready.result()
-        click.echo(f"greentune is up: GREENTUNE_NATS_URL={stack.url}; logs in {stack.data_dir / 'logs'}")
+        credentials = stack.access.identities_file()
+        click.echo(
+            f"greentune is up: GREENTUNE_NATS_URL={stack.url}; GREENTUNE_NATS_CREDENTIALS={credentials}; "
+            f"logs in {stack.data_dir / 'logs'}"
+        )
         click.echo(f"dashboard: {stack.api_url}/")
         click.echo(f"HTTP API: {stack.api_url} (OpenAI-compatible /v1, REST /api/v1, docs at /docs)")
         click.echo("services that exit are restarted; Ctrl-C stops everything")

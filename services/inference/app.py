@@ -68,7 +68,7 @@ async def start_app(
     factory: EngineFactory | None = None,
     catalog: ModelCatalog | None = None,
 ) -> InferenceApp:
-    nc = await connect(kernel.nats_url, f"inference-{settings.engine_id}")
+    nc = await connect(kernel.nats_url, f"inference-{settings.engine_id}", identity="inference")
     await ensure_stream(nc.jetstream(), kernel.stream_replicas)
     store = store or open_artifact_store(ArtifactSettings(), kernel.data_dir)  # GREENTUNE_ARTIFACTS_* settings
     events = QueuedEventSink(EventPublisher(nc), settings.event_queue_size, settings.event_publishers)

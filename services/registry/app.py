@@ -66,7 +66,7 @@ async def start_registry(
     kernel, settings = kernel or KernelSettings(), settings or RegistrySettings()
     artifacts = artifacts or open_artifact_store(ArtifactSettings(), kernel.data_dir)
     state, work = kernel.data_dir / "registry", settings.work_dir or kernel.data_dir / "registry-work"
-    nc = await connect(kernel.nats_url, "registry")
+    nc = await connect(kernel.nats_url, "registry", identity="registry")
     await ensure_stream(nc.jetstream(), kernel.stream_replicas)
     store = RegistryEventStore(kernel)
     history = JetStreamHistory(nc, asyncio.get_running_loop())

@@ -48,7 +48,8 @@ def free_port() -> int:
 
 
 class NatsServer:
-    """One nats-server process. `config_file` (e.g. a cluster node's) replaces the default config."""
+    """One nats-server process. `config_file` (e.g. a cluster node's) replaces the default config;
+    `extra_config` adds to the default one (the stack's identities, TLS)."""
 
     def __init__(
         self,
@@ -56,10 +57,12 @@ class NatsServer:
         port: int | None = None,
         config_file: Path | str | None = None,
         binary: str | None = None,
+        extra_config: str = "",
     ) -> None:
         self.binary = binary or find_nats_server()
         self.store_dir = Path(store_dir) if store_dir else Path(tempfile.mkdtemp(prefix="greentune-nats-"))
         self.config_file = Path(config_file) if config_file else None
+        self.extra_config = extra_config  # appended to the default config: authorization, tls
         self.port = port or (None if self.config_file else free_port())
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
@@ -75,7 +78,10 @@ class NatsServer:
     def _args(self) -> list[str]:
         if self.config_file is None:
             config = self.store_dir / "nats-server.conf"
-            config.write_text(JETSTREAM_CONFIG)
+            descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold passwords
+            with os.fdopen(descriptor, "w") as file:
+                file.write(JETSTREAM_CONFIG + self.extra_config)
+            config.chmod(0o600)
             return [self.binary, "-a", "127.0.0.1", "-p", str(self.port), "-c", str(config)]
         args = [self.binary, "-c", str(self.config_file)]
         return args + (["-p", str(self.port)] if self.port else [])

@@ -27,7 +27,13 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import ContractError, Envelope, decode_envelope
-from contracts.stream import STREAM_NAME
+from contracts.stream import (
+    HEADER_DEAD_LETTER_REASON,
+    HEADER_ORIGINAL_SEQUENCE,
+    HEADER_ORIGINAL_SUBJECT,
+    STREAM_NAME,
+    dead_letter_subject,
+)
 from services.runtime.logging import get_logger
 from services.runtime.views import View
 
@@ -45,6 +51,7 @@ class ProjectionRunner:
         ack_wait: float = 30.0,
         fetch_timeout: float = 1.0,
         inactive_threshold: float | None = None,
+        poison_after: int = 5,
     ) -> None:
         self.js = nc.jetstream()
         self.view = view
@@ -55,6 +62,7 @@ class ProjectionRunner:
         self.ack_wait = ack_wait
         self.fetch_timeout = fetch_timeout
         self.inactive_threshold = inactive_threshold  # seconds unread before the server drops the consumer
+        self.poison_after = poison_after  # deliveries of an event the view fails on before it is parked
         self._sub: nats.js.JetStreamContext.PullSubscription | None = None
         self._pending_after_last_batch: int | None = None  # messages the server still had for us
         self.log = get_logger(f"projection.{durable}")
@@ -64,7 +72,7 @@ class ProjectionRunner:
             durable_name=self.durable,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=self.ack_wait,
-            max_deliver=-1,  # a failing view retries for ever: dropping an event would corrupt it
+            max_deliver=-1,  # the runner counts deliveries itself and parks a poison event, never drops one
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start_sequence,
             filter_subjects=self.filter_subjects,
@@ -113,29 +121,60 @@ class ProjectionRunner:
         except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either from fetch
             return 0
         self._pending_after_last_batch = messages[-1].metadata.num_pending
-        items = self._decode(messages)
+        items = await self._decode(messages)
         try:
-            await asyncio.to_thread(self.view.apply, items)
+            await asyncio.to_thread(self.view.apply, [(sequence, envelope) for _, sequence, envelope in items])
         except Exception:
-            self.log.exception("view failed to apply a batch; it will be redelivered", size=len(messages))
-            for message in messages:
-                await message.nak(delay=1.0)
-            raise
-        for message in messages:
+            self.log.exception("view failed to apply a batch; applying its events one by one", size=len(items))
+            await self._apply_one_by_one(items)
+            return len(messages)
+        for message, _, _ in items:
             await message.ack()
         return len(messages)
 
-    def _decode(self, messages: Sequence[Msg]) -> list[tuple[int, Envelope]]:
+    async def _apply_one_by_one(self, items: Sequence[tuple[Msg, int, Envelope]]) -> None:
+        """Keep what applies; park a poison event; nak the failing event and those after it."""
+        for index, (message, sequence, envelope) in enumerate(items):
+            try:
+                await asyncio.to_thread(self.view.apply, [(sequence, envelope)])
+            except Exception as exc:
+                deliveries = message.metadata.num_delivered or 1
+                if deliveries >= self.poison_after:
+                    await self._park(message, f"the view failed on it {deliveries} times: {exc!r}")
+                    continue
+                for later, _, _ in items[index:]:
+                    await later.nak(delay=1.0)
+                raise
+            await message.ack()
+
+    async def _decode(self, messages: Sequence[Msg]) -> list[tuple[Msg, int, Envelope]]:
         items = []
         for message in messages:
             sequence = message.metadata.sequence.stream
             try:
-                items.append((sequence, decode_envelope(message.data, message.subject)))
+                items.append((message, sequence, decode_envelope(message.data, message.subject)))
             except ContractError as exc:
-                self.log.error(
-                    "skipping an unreadable or forged event", sequence=sequence, subject=message.subject, error=str(exc)
-                )
+                await self._park(message, f"unreadable or forged event: {exc}")
         return items
+
+    async def _park(self, message: Msg, reason: str) -> None:
+        """Put the event on the dead-letter stream with the reason, then acknowledge it. If parking
+        fails, the event is nak'ed (it comes back): nothing is dropped."""
+        sequence = message.metadata.sequence.stream
+        headers = {
+            HEADER_DEAD_LETTER_REASON: " ".join(reason.split())[:2000],
+            HEADER_ORIGINAL_SUBJECT: message.subject,
+            HEADER_ORIGINAL_SEQUENCE: str(sequence),
+        }
+        try:
+            await self.js.publish(dead_letter_subject(self.durable, sequence), message.data, headers=headers)
+        except Exception:
+            await message.nak(delay=1.0)
+            raise
+        self.log.error(
+            "event parked on the dead-letter stream", sequence=sequence, subject=message.subject, reason=reason
+        )
+        await message.ack()
 
     async def caught_up(self) -> bool:
         assert self._sub is not None

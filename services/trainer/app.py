@@ -91,7 +91,7 @@ async def intake(ctx: TrainerContext, nc: Client) -> AsyncIterator[OutboxRelay]:
 
 
 async def serve(ctx: TrainerContext, stop: asyncio.Event) -> None:
-    nc = await connect(ctx.kernel.nats_url, "trainer-intake")
+    nc = await connect(ctx.kernel.nats_url, "trainer-intake", identity="trainer")
     try:
         async with intake(ctx, nc):
             get_logger("trainer").info("trainer intake ready", nats=ctx.kernel.nats_url)
@@ -102,7 +102,7 @@ async def serve(ctx: TrainerContext, stop: asyncio.Event) -> None:
 
 async def work(ctx: TrainerContext, stop: asyncio.Event, max_jobs: int | None = None) -> None:
     """Run one worker until `stop` (or `max_jobs` jobs)."""
-    nc = await connect(ctx.kernel.nats_url, f"trainer-worker-{ctx.settings.worker_id}")
+    nc = await connect(ctx.kernel.nats_url, f"trainer-worker-{ctx.settings.worker_id}", identity="trainer")
     try:
         await ensure_queue(nc, ctx.settings.queue_ack_wait_seconds, ctx.kernel.stream_replicas)
         if ctx.energy is None and ctx.settings.measure_energy:

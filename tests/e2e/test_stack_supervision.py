@@ -29,8 +29,8 @@ import pytest
 from contracts import Actor, decode_envelope
 from contracts.events.jobs import CheckpointSaved, JobCompleted, JobStarted, TrainingProgressed
 from services.runtime.event_feed import read_events
-from services.runtime.jetstream import connect
-from services.trainer.adapters.rpc import call
+from services.runtime.jetstream import NatsAccess, connect
+from services.trainer.client import ask
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
 from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
 from tests.api.conftest import free_port
@@ -55,7 +55,11 @@ class Running:
     def start(cls, args: list[str], env: dict[str, str]) -> Running:
         process = subprocess.Popen(
             [sys.executable, "-m", "services.cli.main", *args],
-            cwd=REPO, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         running = cls(process)
         for stream, lines in ((process.stdout, running.out), (process.stderr, running.err)):
@@ -77,7 +81,7 @@ class Running:
     def child(self, *args: str) -> psutil.Process:
         """The running child started as `greentune <args>`."""
         for proc in psutil.Process(self.process.pid).children():
-            if proc.cmdline()[-len(args):] == list(args):
+            if proc.cmdline()[-len(args) :] == list(args):
                 return proc
         raise AssertionError(f"no child `{' '.join(args)}` of the stack")
 
@@ -87,6 +91,7 @@ class Up:
     running: Running
     nats_url: str
     api_url: str
+    access: NatsAccess  # the stack's identities: an anonymous client cannot connect
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +99,9 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     port = free_port()
     running = Running.start(["up", "--data-dir", str(tmp_path_factory.mktemp("up"))], {"GREENTUNE_API_PORT": str(port)})
     try:
-        nats_url = running.wait_for(r"GREENTUNE_NATS_URL=(\S+);", UP_READY_S).group(1)
-        yield Up(running, nats_url, f"http://127.0.0.1:{port}")
+        ready = running.wait_for(r"GREENTUNE_NATS_URL=(\S+); GREENTUNE_NATS_CREDENTIALS=(\S+);", UP_READY_S)
+        access = NatsAccess(credentials=Path(ready.group(2)))
+        yield Up(running, ready.group(1), f"http://127.0.0.1:{port}", access)
     finally:
         if running.process.poll() is None:
             running.process.kill()
@@ -103,9 +109,7 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
 
 
 async def _result(nc: Any, command: Command) -> dict[str, Any]:
-    reply = await call(nc, command, timeout=120)
-    assert reply["ok"], reply
-    return dict(reply["result"])
+    return dict((await ask(nc, command, timeout=120)).model_dump(mode="json"))
 
 
 async def _events(nc: Any, job_id: str) -> list[Any]:
@@ -122,13 +126,17 @@ async def _wait_for_event(nc: Any, job_id: str, kind: type, timeout: float) -> A
 
 @pytest.mark.timeout(600)
 async def test_a_killed_trainer_worker_is_restarted_and_its_job_completes_from_its_checkpoint(up: Up) -> None:
-    nc = await connect(up.nats_url, "tests")
+    nc = await connect(up.nats_url, "tests", access=up.access)
     try:
         await _result(nc, RegisterBaseModel(actor=ACTOR, model_name="tiny", source=str(tiny_base())))
         dataset = await _result(nc, RegisterDataset(actor=ACTOR, path=str(DEMO), base_model="tiny", max_seq_length=64))
         config = {
-            **DEMO_HYPERPARAMETERS, "base_model": "tiny", "dataset_id": dataset["dataset_id"],
-            "epochs": 12, "checkpoint_interval_steps": 20, "progress_interval_steps": 2,
+            **DEMO_HYPERPARAMETERS,
+            "base_model": "tiny",
+            "dataset_id": dataset["dataset_id"],
+            "epochs": 12,
+            "checkpoint_interval_steps": 20,
+            "progress_interval_steps": 2,
         }
         job_id = str((await _result(nc, CreateJob(actor=ACTOR, config=config)))["job_id"])
         saved = await _wait_for_event(nc, job_id, CheckpointSaved, timeout=240)
@@ -170,7 +178,7 @@ async def test_a_killed_service_is_restarted_and_its_next_request_succeeds(up: U
     up.running.wait_for(rf"the {service} service is back \(restart 1\)", 180)
     assert up.running.child(*args).pid != killed.pid
     if request.startswith("rpc."):
-        nc = await connect(up.nats_url, "tests")
+        nc = await connect(up.nats_url, "tests", access=up.access)
         try:
             reply = json.loads((await nc.request(request, b"{}", timeout=10)).data)
         finally:
@@ -229,7 +237,11 @@ def test_the_demo_fails_at_once_with_the_log_tail_of_a_service_that_cannot_start
     started = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "services.cli.main", "demo", "--model", "tiny", "--data-dir", str(tmp_path)],
-        cwd=REPO, env={**os.environ, **BROKEN_CARBON}, capture_output=True, text=True, timeout=240,
+        cwd=REPO,
+        env={**os.environ, **BROKEN_CARBON},
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     took = time.monotonic() - started
     assert run.returncode == 1, run.stdout[-2000:] + run.stderr[-3000:]

@@ -1,4 +1,5 @@
-"""`greentune nats serve` starts a durable JetStream server; `greentune events tail` replays the log."""
+"""`greentune nats serve` starts a durable JetStream server with the stack's identities (written under
+the data dir); `greentune events tail`, given them, replays the log."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from click.testing import CliRunner
 from contracts import Actor, Envelope
 from contracts.events.jobs import JobCancelRequested
 from services.cli.main import cli
-from services.runtime.jetstream import connect
+from services.runtime.jetstream import NatsAccess, connect
 from services.runtime.nats_server import free_port
 from services.runtime.publisher import EventPublisher
 
 
-async def _publish(url: str, envelope: Envelope) -> None:
-    nc = await connect(url, "test")
+async def _publish(url: str, envelope: Envelope, access: NatsAccess) -> None:
+    nc = await connect(url, "test", identity="trainer", access=access)
     await EventPublisher(nc).publish(envelope)
     await nc.close()
 
@@ -37,18 +38,21 @@ def test_serve_then_tail_shows_the_published_events(tmp_path):
     )
     try:
         assert "stream EVENTS in place" in server.stdout.readline()  # type: ignore[union-attr]
+        credentials = tmp_path / "nats" / "identities.json"
+        assert f"GREENTUNE_NATS_CREDENTIALS={credentials}" in server.stdout.readline()  # type: ignore[union-attr]
         url = f"nats://127.0.0.1:{port}"
         job_id = str(uuid4())
         envelope = Envelope.new(
             JobCancelRequested(reason="too slow"),
-            producer="api",
+            producer="trainer",
             aggregate_id=job_id,
             actor=Actor(kind="cli", id="ana"),
         )
-        asyncio.run(_publish(url, envelope))
+        asyncio.run(_publish(url, envelope, NatsAccess(credentials=credentials)))
 
+        tail = ["events", "tail", "--subject", f"events.*.job.{job_id}.*"]
         result = CliRunner().invoke(
-            cli, ["events", "tail", "--subject", f"events.*.job.{job_id}.*"], env={"GREENTUNE_NATS_URL": url}
+            cli, tail, env={"GREENTUNE_NATS_URL": url, "GREENTUNE_NATS_CREDENTIALS": str(credentials)}
         )
 
         assert result.exit_code == 0, result.output

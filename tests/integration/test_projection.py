@@ -1,15 +1,18 @@
 """A read model built live, through failures and redeliveries, equals one rebuilt from sequence 1;
 one whose stream was recreated under it is rebuilt from the new stream, not read on from its old position;
-a forged envelope (another producer's event under its subject) is skipped."""
+a forged envelope (another producer's event under its subject) and a poison event (one the view fails
+on every time) are parked on the dead-letter stream with the reason, and the events after them apply."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 
+from nats.js.api import DeliverPolicy
+
 from contracts import Actor, Envelope, encode_envelope
 from contracts.events.jobs import TrainingProgressed
-from contracts.stream import STREAM_NAME
+from contracts.stream import HEADER_DEAD_LETTER_REASON, HEADER_ORIGINAL_SEQUENCE, HEADER_ORIGINAL_SUBJECT, STREAM_NAME
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.outbox import OutboxRelay
 from services.runtime.projection import ProjectionRunner
@@ -38,7 +41,8 @@ async def test_live_view_with_redeliveries_equals_view_rebuilt_from_sequence_one
     )
     await doomed.start()
     batch = await doomed._sub.fetch(40, timeout=2)  # type: ignore[union-attr]
-    await asyncio.to_thread(doomed.view.apply, doomed._decode(batch))
+    items = await doomed._decode(batch)
+    await asyncio.to_thread(doomed.view.apply, [(sequence, envelope) for _, sequence, envelope in items])
     await crashed.close()  # no ack: JetStream redelivers those 40 after ack_wait
 
     # 2. Its replacement meets a failing view (nak, redelivery), then catches up, live.
@@ -138,3 +142,51 @@ async def test_a_forged_envelope_is_skipped_and_the_events_after_it_still_apply(
     rows = {row["job_id"]: row for row in view.rows()}
     assert rows[genuine["job_id"]] == genuine, "the forged progress changed nothing"
     assert len(rows) == 2 and view.position() == (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq
+    (parked,) = await dead_letters(nc)
+    assert parked.headers is not None and parked.headers[HEADER_ORIGINAL_SUBJECT] == wrong_subject
+    assert "claims to be events.inference." in parked.headers[
+        HEADER_DEAD_LETTER_REASON
+    ] and parked.data == encode_envelope(forged)
+
+
+class PoisonedJobBoard(JobBoard):
+    """Fails on the stream's first event, for ever: a bug in the view that only that event triggers."""
+
+    def apply(self, items):  # type: ignore[no-untyped-def]
+        if any(sequence == 1 for sequence, _ in items):
+            raise ValueError("simulated bug: this event breaks the view")
+        return super().apply(items)
+
+
+async def dead_letters(nc) -> list:  # type: ignore[no-untyped-def, type-arg]
+    sub = await nc.jetstream().subscribe("deadletter.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
+    parked = []
+    try:
+        while True:
+            parked.append(await sub.next_msg(timeout=1.0))
+    except TimeoutError:
+        return parked
+    finally:
+        await sub.unsubscribe()
+
+
+async def test_a_poison_event_is_parked_after_n_deliveries_and_the_events_after_it_still_apply(nc, tmp_path):
+    log = ledger_app(tmp_path / "log")
+    fill(log, jobs=3, steps=1)  # the first job's JobRequested (sequence 1) is the poison
+    await publish_all(log, nc)
+    view = PoisonedJobBoard.open(tmp_path / "view.sqlite")
+    runner = ProjectionRunner(nc, view, durable="board", batch_size=10, poison_after=3)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop))
+    head = (await nc.jetstream().stream_info(STREAM_NAME)).state.last_seq
+    await _wait_for_position(view, head)
+    stop.set()
+    await task
+
+    parked = await dead_letters(nc)
+    assert [m.headers[HEADER_ORIGINAL_SEQUENCE] for m in parked] == ["1"], "only the poison event is parked"
+    reason = parked[0].headers[HEADER_DEAD_LETTER_REASON]
+    assert reason.startswith("the view failed on it 3 times") and "this event breaks the view" in reason
+    assert parked[0].subject == "deadletter.board.1"
+    assert len(view.rows()) == 2, "the two jobs after the poison event are in the view"
+    assert all(row["events"] == 3 for row in view.rows()), "every later event applied once"

@@ -27,9 +27,9 @@ async def test_every_service_process_starts_and_stays_up_after_its_imports(
 ) -> None:
     monkeypatch.setenv("GREENTUNE_API_PORT", str(free_port()))
     stack = EmbeddedStack(tmp_path / "data", with_api=True, say=lambda _: None)  # any exit fails it at once
-    stack.start()
     try:
-        nc = await connect(stack.url, "test-service-processes")
+        await stack.start()
+        nc = await connect(stack.url, "test-service-processes", access=stack.access)
         try:
             await stack.wait_ready(nc, timeout=READY_TIMEOUT_S)  # StackError: who died, how, its log tail
             worker_log = tmp_path / "data" / "logs" / "worker.log"
