@@ -27,13 +27,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from contracts import ContractError, Envelope, decode_envelope
-from contracts.stream import (
-    HEADER_DEAD_LETTER_REASON,
-    HEADER_ORIGINAL_SEQUENCE,
-    HEADER_ORIGINAL_SUBJECT,
-    STREAM_NAME,
-    dead_letter_subject,
-)
+from contracts.stream import STREAM_NAME
+from services.runtime.dead_letters import park
 from services.runtime.logging import get_logger
 from services.runtime.views import View
 
@@ -158,23 +153,7 @@ class ProjectionRunner:
         return items
 
     async def _park(self, message: Msg, reason: str) -> None:
-        """Put the event on the dead-letter stream with the reason, then acknowledge it. If parking
-        fails, the event is nak'ed (it comes back): nothing is dropped."""
-        sequence = message.metadata.sequence.stream
-        headers = {
-            HEADER_DEAD_LETTER_REASON: " ".join(reason.split())[:2000],
-            HEADER_ORIGINAL_SUBJECT: message.subject,
-            HEADER_ORIGINAL_SEQUENCE: str(sequence),
-        }
-        try:
-            await self.js.publish(dead_letter_subject(self.durable, sequence), message.data, headers=headers)
-        except Exception:
-            await message.nak(delay=1.0)
-            raise
-        self.log.error(
-            "event parked on the dead-letter stream", sequence=sequence, subject=message.subject, reason=reason
-        )
-        await message.ack()
+        await park(self.js, message, self.durable, reason)
 
     async def caught_up(self) -> bool:
         assert self._sub is not None

@@ -1,11 +1,15 @@
 """The job queue on JetStream: fed from JobQueued events, drained highest band first, and a job whose
-worker stops sending heartbeats is handed out again."""
+worker stops sending heartbeats is handed out again; a forged JobQueued is parked, not queued."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
-from services.trainer.adapters.queue import QUEUE_STREAM, JobQueue
+from contracts import Envelope, encode_envelope
+from contracts.events.jobs import JobQueued
+from contracts.stream import DEAD_LETTER_STREAM, HEADER_DEAD_LETTER_REASON, HEADER_ORIGINAL_SUBJECT
+from services.trainer.adapters.queue import DISPATCH_DURABLE, QUEUE_STREAM, JobQueue
 from services.trainer.commands import CreateJob
 from services.trainer.domain import priority_band
 from tests.fakes import wait_until
@@ -55,3 +59,20 @@ async def test_a_job_without_heartbeats_is_handed_out_again_and_one_with_heartbe
     await kept.done()
     await again.done()
     assert await queue.take() is None
+
+
+async def test_a_forged_job_queued_is_parked_on_the_dead_letter_stream_and_queues_nothing(trainer, tiny_model_dir):
+    await queue_jobs(trainer, tiny_model_dir, [0])  # the dispatcher runs and has queued one job
+    forged = Envelope.new(JobQueued(priority=9), producer="inference", aggregate_id=str(uuid.uuid4()), actor=ACTOR)
+    subject = forged.subject.replace("events.inference.", "events.trainer.")  # another producer's event
+    js = trainer.nc.jetstream()
+    await js.publish(subject, encode_envelope(forged))
+
+    async def parked() -> bool:
+        return (await js.stream_info(DEAD_LETTER_STREAM)).state.messages == 1
+
+    await wait_until(parked)
+    message = await js.get_last_msg(DEAD_LETTER_STREAM, f"deadletter.{DISPATCH_DURABLE}.>")
+    assert message.headers is not None and message.headers[HEADER_ORIGINAL_SUBJECT] == subject
+    assert "claims to be events.inference." in message.headers[HEADER_DEAD_LETTER_REASON]
+    assert (await js.stream_info(QUEUE_STREAM)).state.messages == 1, "only the genuine job is queued"

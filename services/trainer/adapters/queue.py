@@ -32,6 +32,7 @@ from contracts import ContractError, decode_envelope
 from contracts.events.jobs import JobQueued
 from contracts.stream import STREAM_NAME
 from contracts.subjects import type_filter
+from services.runtime.dead_letters import park
 from services.runtime.logging import get_logger
 from services.trainer.domain import BANDS, PRODUCER, Band, priority_band
 
@@ -151,10 +152,11 @@ class Dispatcher:
         try:
             envelope = decode_envelope(msg.data, msg.subject)
         except ContractError as exc:
-            self.log.error("unreadable JobQueued skipped", subject=msg.subject, error=str(exc))
-            await msg.ack()
+            await park(self.js, msg, DISPATCH_DURABLE, f"unreadable or forged event: {exc}")
             return
-        assert isinstance(envelope.event, JobQueued)
+        if not isinstance(envelope.event, JobQueued):
+            await park(self.js, msg, DISPATCH_DURABLE, f"a {envelope.event.type_name()} where JobQueued was expected")
+            return
         band = priority_band(envelope.event.priority)
         body = json.dumps({"job_id": envelope.aggregate_id, "priority": envelope.event.priority}).encode()
         await self.js.publish(band_subject(band), body, headers={"Nats-Msg-Id": str(envelope.event_id)})
