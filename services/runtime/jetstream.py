@@ -7,7 +7,6 @@ overwrite settings it does not know, such as allow_atomic); services only bind t
 from __future__ import annotations
 
 import json
-import os
 import ssl
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,7 +29,8 @@ from contracts.stream import (
 )
 from services.runtime.errors import BusUnavailableError
 from services.runtime.logging import get_logger
-from services.runtime.nats_identities import IDENTITIES_FILE, inbox_prefix
+from services.runtime.nats_identities import identities_path, inbox_prefix
+from services.runtime.settings import KernelSettings
 
 
 def events_stream_config(replicas: int = 1) -> StreamConfig:
@@ -106,7 +106,7 @@ class NatsAccess(BaseSettings):
     def identities_file(self) -> Path | None:
         if self.credentials is not None:
             return self.credentials
-        default = Path(os.environ.get("GREENTUNE_DATA_DIR", ".greentune")) / "nats" / IDENTITIES_FILE
+        default = identities_path(KernelSettings().data_dir)
         return default if default.is_file() else None
 
     def options(self, identity: str) -> dict[str, Any]:

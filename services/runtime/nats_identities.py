@@ -77,6 +77,11 @@ GRANTS: dict[str, Grant] = {
 }
 
 
+def identities_path(data_dir: Path) -> Path:
+    """Where a stack keeps its identities: <data dir>/nats/identities.json."""
+    return (data_dir / "nats" / IDENTITIES_FILE).resolve()
+
+
 def load_or_create(path: Path) -> dict[str, str]:
     """Identity -> password, from `path`; written there first (0600) with new passwords if missing."""
     if path.exists():

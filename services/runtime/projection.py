@@ -135,7 +135,7 @@ class ProjectionRunner:
             except Exception as exc:
                 deliveries = message.metadata.num_delivered or 1
                 if deliveries >= self.poison_after:
-                    await self._park(message, f"the view failed on it {deliveries} times: {exc!r}")
+                    await park(self.js, message, self.durable, f"the view failed on it {deliveries} times: {exc!r}")
                     continue
                 for later, _, _ in items[index:]:
                     await later.nak(delay=1.0)
@@ -149,11 +149,8 @@ class ProjectionRunner:
             try:
                 items.append((message, sequence, decode_envelope(message.data, message.subject)))
             except ContractError as exc:
-                await self._park(message, f"unreadable or forged event: {exc}")
+                await park(self.js, message, self.durable, f"unreadable or forged event: {exc}")
         return items
-
-    async def _park(self, message: Msg, reason: str) -> None:
-        await park(self.js, message, self.durable, reason)
 
     async def caught_up(self) -> bool:
         assert self._sub is not None

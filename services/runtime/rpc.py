@@ -105,13 +105,14 @@ class RpcService:
                 max_workers=MAX_CONCURRENT,
                 no_reply=route.stream,
                 title=self.subject(route.name),
-                description=route.summary or _first_line(route.handler.__doc__),
+                description=route.summary or summary_of(route.handler.__doc__),
             )
             subscriber(_answering(route, handlers, self.subject(route.name), log))
         return router
 
 
-def _first_line(doc: str | None) -> str:
+def summary_of(doc: str | None) -> str:
+    """A docstring's first paragraph on one line (what the AsyncAPI document shows)."""
     return (doc or "").strip().split("\n\n")[0].replace("\n", " ")
 
 
