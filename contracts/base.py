@@ -35,6 +35,10 @@ class DomainEvent(ValueObject):
         return int(cls.model_fields["version"].default)
 
 
+Role = Literal["viewer", "member", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "member", "admin")  # each may do what the ones before it may
+
+
 class Actor(ValueObject):
     """Who caused an event: the audit history answers who did what."""
 
@@ -46,4 +50,15 @@ class Actor(ValueObject):
         min_length=1,
         max_length=200,
         description="The API key id, the CLI user's name, or the name of the system component.",
+    )
+    tenant: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="An API key's tenant: what it creates is the tenant's, and it sees only the tenant's. "
+        "None for the CLI and system components (operators), and for anonymous local use.",
+    )
+    role: Role | None = Field(
+        None,
+        description="An API key's role: `viewer` reads, `member` also creates and runs, `admin` does "
+        "everything to every tenant's resources and manages keys. None for operators (they may do everything).",
     )

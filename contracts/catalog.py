@@ -29,6 +29,7 @@ from contracts.events.jobs import (
     JobStarted,
     TrainingProgressed,
 )
+from contracts.events.keys import ApiKeyCreated, ApiKeyRevoked
 from contracts.events.models import (
     BaseModelRegistered,
     ModelAliasSet,
@@ -72,7 +73,9 @@ AnyEvent = Annotated[
     | EmissionsUnmeasured
     | BudgetSet
     | BudgetWarningIssued
-    | BudgetExhausted,
+    | BudgetExhausted
+    | ApiKeyCreated
+    | ApiKeyRevoked,
     Field(discriminator="type", description="The event itself; its `type` selects the schema."),
 ]
 
@@ -108,6 +111,8 @@ EVENT_TYPES: dict[str, type[DomainEvent]] = {
         BudgetSet,
         BudgetWarningIssued,
         BudgetExhausted,
+        ApiKeyCreated,
+        ApiKeyRevoked,
     )
 }
 

@@ -23,6 +23,9 @@ class DatasetRegistered(DomainEvent):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the stored bytes, hex.")
     size_bytes: int = Field(ge=0, description="Size of the stored file in bytes.")
     file_format: FileFormat = Field(description="Container format detected from the file.")
+    owner: str | None = Field(
+        None, description="Tenant that owns it (the API key's tenant that asked); None: an operator's."
+    )
 
 
 class RowError(ValueObject):

@@ -23,6 +23,9 @@ class JobRequested(_JobEvent):
     version: Literal[1] = Field(1, description="Schema version of this event type.")
     name: str | None = Field(None, max_length=200, description="Optional human name of the job.")
     config: TrainingConfig = Field(description="The complete, validated job configuration.")
+    owner: str | None = Field(
+        None, description="Tenant that owns it (the API key's tenant that asked); None: an operator's."
+    )
 
 
 class JobQueued(_JobEvent):

@@ -101,6 +101,7 @@ class ModelRegistered(DomainEvent):
     metrics: FinalMetrics | None = Field(None, description="Final training metrics (its JobCompleted).")
     footprint: TrainingFootprint | None = Field(None, description="Energy and CO2 measured so far for the job.")
     model_card_uri: str | None = Field(None, description="The model card (README.md) in the artifact store.")
+    owner: str | None = Field(None, description="Tenant that owns it: its job's owner; None: an operator's.")
 
 
 class ModelAliasSet(DomainEvent):

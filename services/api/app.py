@@ -15,23 +15,27 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from contracts.schema_export import ASYNCAPI_DOCUMENT
+from contracts.stream import STREAM_NAME
 from services.api import errors
 from services.api.body_limit import BodyLimit
 from services.api.config import ApiSettings
 from services.api.dashboard import mount_dashboard
 from services.api.jobs_routes import router as jobs_router
 from services.api.key_slots import KeySlots
+from services.api.keys_routes import router as keys_router
 from services.api.models_routes import router as models_router
 from services.api.openai_routes import router as openai_router
+from services.api.overview import KEY_EVENTS
 from services.api.overview_feed import overview_followed
 from services.api.overview_routes import router as overview_router
 from services.api.shutdown import serve
 from services.inference.client import InferenceClient
 from services.runtime.artifacts import ArtifactSettings, open_artifact_store
-from services.runtime.jetstream import connect
+from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.logging import configure_logging, get_logger
 from services.runtime.settings import KernelSettings
 
@@ -45,7 +49,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         app.state.nc = nc
         app.state.inference = InferenceClient(nc, timeout=settings.request_timeout_s)
         app.state.artifacts = open_artifact_store(ArtifactSettings(), kernel.data_dir)
-        log.info("api listening", host=settings.host, port=settings.port, auth=bool(settings.keys))
+        log.info("api listening", host=settings.host, port=settings.port)
         try:
             overview_path = settings.overview_path or kernel.data_dir / "views" / "api-overview.sqlite"
             async with overview_followed(nc, overview_path, kernel.stream_replicas) as followed:
@@ -66,6 +70,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.include_router(overview_router)
     app.include_router(jobs_router)
     app.include_router(models_router)
+    app.include_router(keys_router)
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:
@@ -94,7 +99,24 @@ def main() -> None:
             "greentune api: " + "\n".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
         )
     configure_logging(kernel.log_level)
+    if settings.refuse_without_keys(has_keys=False) and (refusal := asyncio.run(_refusal(settings, kernel))):
+        sys.exit(f"greentune api: {refusal}")
     serve(create_app(settings, kernel), settings.host, settings.port, kernel.log_level)
+
+
+async def _refusal(settings: ApiSettings, kernel: KernelSettings) -> str | None:
+    """Why a network bind must not serve: no API key was ever created (the log holds none)."""
+    nc = await connect(kernel.nats_url, "greentune-api-check", identity="api")
+    try:
+        await ensure_stream(nc.jetstream(), kernel.stream_replicas)
+        try:
+            await nc.jetstream().get_last_msg(STREAM_NAME, KEY_EVENTS)
+            has_keys = True
+        except NotFoundError:
+            has_keys = False
+        return settings.refuse_without_keys(has_keys)
+    finally:
+        await nc.close()
 
 
 if __name__ == "__main__":

@@ -5,13 +5,10 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-KEY_RECIPE = (
-    "make a key with `python -c 'import secrets; print(\"sk-\" + secrets.token_urlsafe(32))'` and start the API with "
-    'GREENTUNE_API_KEYS=\'{"<key id>": "<that key>"}\''
-)
+from services.api.auth import KEY_RECIPE
 
 
 class ApiSettings(BaseSettings):
@@ -19,12 +16,6 @@ class ApiSettings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Interface to listen on; 0.0.0.0 exposes it to the network.")
     port: int = Field(8000, ge=1, le=65535, description="TCP port of the HTTP server.")
-    keys: dict[str, SecretStr] = Field(
-        default_factory=dict,
-        description='API keys as JSON, key id -> secret: {"alice": "sk-..."}. Requests then need '
-        "`Authorization: Bearer <secret>` and are recorded under the key id. Empty: no auth, every "
-        "request is recorded as key id `anonymous`: allowed on loopback only, unless allow_anonymous.",
-    )
     allow_anonymous: bool = Field(
         False,
         description="Serve a non-loopback host without API keys (anyone who reaches it may train and chat): "
@@ -52,15 +43,15 @@ class ApiSettings(BaseSettings):
         300.0, gt=0, description="How long a request may wait for the inference service (an engine may be starting)."
     )
 
-    @model_validator(mode="after")
-    def _keys_off_loopback(self) -> ApiSettings:
-        if not self.keys and not self.allow_anonymous and not is_loopback(self.host):
-            raise ValueError(
-                f"GREENTUNE_API_HOST={self.host} exposes the API to the network but no API keys are set, so anyone "
-                f"could use it: {KEY_RECIPE}; or set GREENTUNE_API_ALLOW_ANONYMOUS=true behind a proxy that "
-                "authenticates"
-            )
-        return self
+    def refuse_without_keys(self, has_keys: bool) -> str | None:
+        """Why this API must not serve (a network bind and no API key yet), or None."""
+        if has_keys or self.allow_anonymous or is_loopback(self.host):
+            return None
+        return (
+            f"GREENTUNE_API_HOST={self.host} exposes the API to the network but no API key exists, so anyone "
+            f"could use it: {KEY_RECIPE}, then start the API again; or set GREENTUNE_API_ALLOW_ANONYMOUS=true "
+            "behind a proxy that authenticates"
+        )
 
     def body_limit(self, method: str, path: str) -> int:
         """The largest body a request may send: an upload its file plus the form around it."""

@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from contracts import Actor
 from services.api.auth import actor_for
 from services.api.config import ApiSettings
+from services.api.errors import ApiProblem
 from services.api.overview import OverviewView
 from services.inference.client import InferenceClient
 from services.registry.client import RegistryClient
@@ -27,7 +28,11 @@ class ApiKey(HTTPBearer):
 
     async def __call__(self, request: Request) -> Actor:  # type: ignore[override]
         credentials = await super().__call__(request)
-        return actor_for(credentials.credentials if credentials else None, request.app.state.settings.keys)
+        followed = request.app.state.followed
+        if not followed.ready:  # the keys are not all known before the overview has caught up
+            detail = "the API is catching up with the event log: retry in a moment"
+            raise ApiProblem(503, "starting", detail, headers={"Retry-After": "1"})
+        return actor_for(credentials.credentials if credentials else None, followed.view)
 
 
 caller = ApiKey(auto_error=False, description="An API key: `Authorization: Bearer <key>`.")

@@ -122,8 +122,9 @@ async def cancel_job(nc: Bus, actor: Caller, job_id: JobId, reason: Reason = Non
 
 
 @router.get("/jobs/{job_id}/carbon")
-async def job_carbon(nc: Bus, _: Caller, job_id: JobId) -> JobFootprint:
+async def job_carbon(nc: Bus, actor: Caller, job_id: JobId) -> JobFootprint:
     """The job's kWh and gCO2eq, per component, with how each figure was measured."""
+    await _trainer(nc, GetJob(actor=actor, job_id=job_id), JobDetail)  # 404 unless the caller sees the job
     return await CarbonClient(nc).job(job_id)
 
 
@@ -142,7 +143,7 @@ FEED_SCHEMA: dict[int | str, dict[str, Any]] = {
 @router.get("/jobs/{job_id}/events", response_model=None, response_class=EventFeed, responses=FEED_SCHEMA)
 async def job_events(
     nc: Bus,
-    _: Caller,
+    actor: Caller,
     job_id: JobId,
     stopping: Stopping,
     follow: Annotated[bool, Query(description="Keep the feed open for new events.")] = True,
@@ -151,6 +152,7 @@ async def job_events(
     """Every event of the job (trainer and carbon), from the first or after Last-Event-ID: `event`
     is the event type, `id` its stream sequence, `data` the envelope. A comment every 15 s keeps
     idle connections open."""
+    await _trainer(nc, GetJob(actor=actor, job_id=job_id), JobDetail)  # 404 unless the caller sees the job
     subject = f"events.*.job.{job_id}.*"
     first = (last_event_id or 0) + 1
 

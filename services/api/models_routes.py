@@ -53,5 +53,6 @@ async def serve_model_version(client: Inference, registry: Registry, name: Model
         wire.ArtifactLocation(**plan.source),
         plan.adapter,
         wire.ArtifactLocation(**plan.adapter_source) if plan.adapter_source else None,
+        owner=servable.owner,
     )
     return ModelServed(model=plan.chat_model_id, name=name, version=version)

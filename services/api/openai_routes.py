@@ -29,11 +29,12 @@ router = APIRouter(prefix="/v1", responses=OPENAI_RESPONSES)
 
 
 @router.get("/models")
-async def list_models(client: Inference, _: Caller) -> dict[str, Any]:
-    """Every loaded model, and each of its LoRA adapters as `<model>:<adapter>`."""
+async def list_models(client: Inference, actor: Caller) -> dict[str, Any]:
+    """Every loaded model, and each of its LoRA adapters as `<model>:<adapter>` (another tenant's
+    fine-tuned versions left out)."""
     created = int(time.time())
     ids = []
-    for loaded in await client.models():
+    for loaded in await client.models(actor):
         ids.append(translate.model_id(loaded.model))
         ids.extend(translate.model_id(loaded.model, adapter) for adapter in loaded.adapters)
     return {

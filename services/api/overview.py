@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from eventsourcing.sqlite import SQLiteCursor
 from pydantic import BaseModel
 
-from contracts import Envelope
+from contracts import Actor, Envelope
 from contracts.events.carbon import EmissionsMeasured
 from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from contracts.events.jobs import (
@@ -28,12 +28,15 @@ from contracts.events.jobs import (
     JobStarted,
     TrainingProgressed,
 )
+from contracts.events.keys import ApiKeyCreated, ApiKeyRevoked
 from contracts.events.models import BaseModelRegistered
+from services.runtime import access
 from services.runtime.views import SQLiteView
 from services.trainer.domain import JobStatus
 
 # What the overview reads (one consumer's filter subjects: they must not overlap).
-OVERVIEW_FILTERS = ("events.trainer.>", "events.carbon.job.>")
+KEY_EVENTS = "events.registry.api_key.>"
+OVERVIEW_FILTERS = ("events.trainer.>", "events.carbon.job.>", KEY_EVENTS)
 
 
 class JobFailure(BaseModel):
@@ -80,6 +83,7 @@ class BaseModelRow(BaseModel):
     sha256: str
 
 
+OPERATOR = Actor(kind="system", id="api")  # sees every row
 _JOB = "UPDATE jobs SET updated_at = MAX(updated_at, ?), "
 
 
@@ -88,14 +92,17 @@ class OverviewView(SQLiteView):
     tables: ClassVar[dict[str, str]] = {
         "jobs": "CREATE TABLE IF NOT EXISTS jobs (job_id TEXT PRIMARY KEY, name TEXT, status TEXT, base_model TEXT, "
         "dataset_id TEXT, created_at TEXT, updated_at TEXT, step INTEGER, max_steps INTEGER, epoch REAL, "
-        "last_loss REAL, tokens_per_second REAL, failure_category TEXT, failure_message TEXT)",
+        "last_loss REAL, tokens_per_second REAL, failure_category TEXT, failure_message TEXT, owner TEXT)",
         "jobs_by_age": "CREATE INDEX IF NOT EXISTS jobs_by_age ON jobs (created_at DESC, job_id)",
+        "jobs_by_owner": "CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, created_at DESC, job_id)",
         "job_energy": "CREATE TABLE IF NOT EXISTS job_energy (job_id TEXT PRIMARY KEY, energy_kwh REAL, "
         "emissions_g REAL)",
         "datasets": "CREATE TABLE IF NOT EXISTS datasets (dataset_id TEXT PRIMARY KEY, name TEXT, file_format TEXT, "
-        "size_bytes INTEGER, registered_at TEXT, valid INTEGER, rows INTEGER, data_format TEXT)",
+        "size_bytes INTEGER, registered_at TEXT, valid INTEGER, rows INTEGER, data_format TEXT, owner TEXT)",
         "base_models": "CREATE TABLE IF NOT EXISTS base_models (name TEXT PRIMARY KEY, architecture TEXT, "
         "parameters INTEGER, size_bytes INTEGER, registered_at TEXT, uri TEXT, sha256 TEXT)",
+        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, name TEXT, role TEXT, tenant TEXT, "
+        "secret_sha256 TEXT UNIQUE, revoked INTEGER)",
     }
 
     version = 0  # bumped after each applied batch or reset: lists cached for one version stay true for it
@@ -104,20 +111,44 @@ class OverviewView(SQLiteView):
         applied = super().apply(items)
         if applied:
             self.version += 1
+            if any(envelope.aggregate_type == "api_key" for _, envelope in items):
+                self._load_keys()
         return applied
 
     def reset(self) -> None:
         super().reset()
         self.version += 1
+        self._load_keys()
+
+    def opened(self) -> None:
+        self._load_keys()
+
+    def _load_keys(self) -> None:
+        """The keys by their secret's hash, in memory: a request's key is checked with one lookup."""
+        rows = self.query("SELECT * FROM api_keys")
+        self.any_key = bool(rows)
+        self.keys_by_hash = {
+            str(r["secret_sha256"]): Actor(kind="api_key", id=str(r["key_id"]), tenant=str(r["tenant"]), role=r["role"])
+            for r in rows
+            if not r["revoked"]
+        }
+
+    def key_for(self, secret_sha256: str) -> Actor | None:
+        """The actor of an API key that is not revoked, by its secret's hash."""
+        return self.keys_by_hash.get(secret_sha256)
+
+    def has_keys(self) -> bool:
+        """Whether any API key was ever created (from then on every request needs one)."""
+        return self.any_key
 
     def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
         event, key, at = envelope.event, envelope.aggregate_id, envelope.occurred_at.isoformat()
         match event:
             case JobRequested(name=name, config=config):
                 cursor.execute(
-                    "INSERT OR IGNORE INTO jobs (job_id, name, status, base_model, dataset_id, created_at, updated_at) "
-                    "VALUES (?, ?, 'PENDING', ?, ?, ?, ?)",
-                    (key, name, config.base_model, config.dataset_id, at, at),
+                    "INSERT OR IGNORE INTO jobs (job_id, name, status, base_model, dataset_id, created_at, updated_at, "
+                    "owner) VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?)",
+                    (key, name, config.base_model, config.dataset_id, at, at, event.owner),
                 )
             case EmissionsMeasured(energy_kwh=kwh, emissions_g=grams) if envelope.aggregate_type == "job":
                 cursor.execute(
@@ -149,9 +180,9 @@ class OverviewView(SQLiteView):
                 cursor.execute(_JOB + "status = 'CANCELLED' WHERE job_id = ?", (at, key))
             case DatasetRegistered():
                 cursor.execute(
-                    "INSERT OR REPLACE INTO datasets (dataset_id, name, file_format, size_bytes, registered_at) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (key, event.name, event.file_format, event.size_bytes, at),
+                    "INSERT OR REPLACE INTO datasets (dataset_id, name, file_format, size_bytes, registered_at, owner) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (key, event.name, event.file_format, event.size_bytes, at, event.owner),
                 )
             case DatasetValidated():
                 cursor.execute(
@@ -163,29 +194,48 @@ class OverviewView(SQLiteView):
                     "INSERT OR REPLACE INTO base_models VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (event.name, event.architecture, event.parameters, event.size_bytes, at, event.uri, event.sha256),
                 )
+            case ApiKeyCreated():
+                cursor.execute(
+                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, 0)",
+                    (key, event.name, event.role, event.tenant, event.secret_sha256),
+                )
+            case ApiKeyRevoked():
+                cursor.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key,))
 
-    def jobs(self, limit: int, offset: int = 0) -> list[JobRow]:
-        """A page of jobs, newest first: status, progress, last loss, throughput, energy and CO2 so far."""
+    def jobs(self, limit: int, offset: int = 0, actor: Actor = OPERATOR) -> list[JobRow]:
+        """A page of the jobs `actor` sees, newest first: status, progress, last loss, throughput,
+        energy and CO2 so far."""
+        where, params = _owned_by(actor)
         rows = self.query(
-            "SELECT jobs.*, energy_kwh, emissions_g FROM jobs LEFT JOIN job_energy USING (job_id) "
+            f"SELECT jobs.*, energy_kwh, emissions_g FROM jobs LEFT JOIN job_energy USING (job_id) {where} "
             "ORDER BY created_at DESC, job_id LIMIT ? OFFSET ?",
-            (limit, offset),
+            (*params, limit, offset),
         )
         return [_job_row(row) for row in rows]
 
-    def datasets(self, limit: int, offset: int = 0) -> list[DatasetRow]:
+    def datasets(self, limit: int, offset: int = 0, actor: Actor = OPERATOR) -> list[DatasetRow]:
+        where, params = _owned_by(actor)
         rows = self.query(
-            "SELECT * FROM datasets ORDER BY registered_at DESC, dataset_id LIMIT ? OFFSET ?", (limit, offset)
+            f"SELECT * FROM datasets {where} ORDER BY registered_at DESC, dataset_id LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [DatasetRow.model_validate(row) for row in rows]
 
     def base_models(self) -> list[BaseModelRow]:
         return [BaseModelRow.model_validate(row) for row in self.query("SELECT * FROM base_models ORDER BY name")]
 
-    def count(self, table: str) -> int:
-        assert table in self.tables, table
-        [row] = self.query(f"SELECT COUNT(*) AS n FROM {table}")
+    def count(self, table: str, actor: Actor = OPERATOR) -> int:
+        assert table in ("jobs", "datasets"), table
+        where, params = _owned_by(actor)
+        [row] = self.query(f"SELECT COUNT(*) AS n FROM {table} {where}", params)
         return int(str(row["n"]))
+
+
+def _owned_by(actor: Actor) -> tuple[str, tuple[str, ...]]:
+    """The WHERE clause keeping the rows `actor` sees (services/runtime/access.py's rule)."""
+    if access.sees_all(actor):
+        return "", ()
+    return ("WHERE owner = ?", (actor.tenant,)) if actor.tenant else ("WHERE 0", ())
 
 
 def _job_row(row: dict[str, Any]) -> JobRow:

@@ -11,9 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from contracts import Actor
 from services.api.dependencies import Caller, overview_of
 from services.api.errors import PROBLEM_RESPONSES
 from services.api.overview import BaseModelRow, DatasetRow, JobRow, OverviewView
+from services.runtime import access
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
@@ -45,14 +47,16 @@ class BaseModels(BaseModel):
 
 
 class PageCache:
-    """JSON bodies by (list, limit, offset), each valid for the overview version it was built at."""
+    """JSON bodies by (list, limit, offset, whose rows), each valid for the overview version it was built at."""
 
     MAX_ENTRIES = 256
 
     def __init__(self) -> None:
-        self._pages: dict[tuple[int, str, int, int], tuple[int, bytes]] = {}
+        self._pages: dict[tuple[int, str, int, int, str | None], tuple[int, bytes]] = {}
 
-    def get(self, overview: OverviewView, key: tuple[str, int, int], build: Callable[[], BaseModel]) -> Response:
+    def get(
+        self, overview: OverviewView, key: tuple[str, int, int, str | None], build: Callable[[], BaseModel]
+    ) -> Response:
         version, entry = overview.version, (id(overview), *key)
         cached = self._pages.get(entry)
         if cached is None or cached[0] != version:
@@ -69,32 +73,38 @@ def next_offset(offset: int, shown: int, total: int) -> int | None:
     return offset + shown if shown and offset + shown < total else None
 
 
+def whose(actor: Actor) -> str | None:
+    """Which rows a page holds: every tenant's (None) or one tenant's."""
+    return None if access.sees_all(actor) else (actor.tenant or "")
+
+
 @router.get("/jobs", response_model=JobsPage)
-async def list_jobs(request: Request, _: Caller, page: Page) -> Response:
-    """Jobs, newest first: status, progress, last loss, throughput, energy and CO2 so far."""
+async def list_jobs(request: Request, actor: Caller, page: Page) -> Response:
+    """Your jobs (an admin: every tenant's), newest first: status, progress, last loss, throughput,
+    energy and CO2 so far."""
     overview = overview_of(request)
 
     def build() -> JobsPage:
-        jobs, total = overview.jobs(page.limit, page.offset), overview.count("jobs")
+        jobs, total = overview.jobs(page.limit, page.offset, actor), overview.count("jobs", actor)
         return JobsPage(jobs=jobs, total=total, next_offset=next_offset(page.offset, len(jobs), total))
 
-    return pages.get(overview, ("jobs", page.limit, page.offset), build)
+    return pages.get(overview, ("jobs", page.limit, page.offset, whose(actor)), build)
 
 
 @router.get("/datasets", response_model=DatasetsPage)
-async def list_datasets(request: Request, _: Caller, page: Page) -> Response:
-    """Registered datasets, newest first, with their validation outcome."""
+async def list_datasets(request: Request, actor: Caller, page: Page) -> Response:
+    """Your registered datasets (an admin: every tenant's), newest first, with their validation outcome."""
     overview = overview_of(request)
 
     def build() -> DatasetsPage:
-        datasets, total = overview.datasets(page.limit, page.offset), overview.count("datasets")
+        datasets, total = overview.datasets(page.limit, page.offset, actor), overview.count("datasets", actor)
         return DatasetsPage(datasets=datasets, total=total, next_offset=next_offset(page.offset, len(datasets), total))
 
-    return pages.get(overview, ("datasets", page.limit, page.offset), build)
+    return pages.get(overview, ("datasets", page.limit, page.offset, whose(actor)), build)
 
 
 @router.get("/base-models", response_model=BaseModels)
 async def list_base_models(request: Request, _: Caller) -> Response:
-    """The base models jobs may fine-tune (`config.base_model` takes the name)."""
+    """The base models jobs may fine-tune (`config.base_model` takes the name), shared by every tenant."""
     overview = overview_of(request)
-    return pages.get(overview, ("base_models", 0, 0), lambda: BaseModels(base_models=overview.base_models()))
+    return pages.get(overview, ("base_models", 0, 0, None), lambda: BaseModels(base_models=overview.base_models()))

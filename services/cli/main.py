@@ -10,6 +10,7 @@ from services.cli.demo_commands import demo, up
 from services.cli.doctor_commands import doctor
 from services.cli.events_commands import events
 from services.cli.inference_commands import inference
+from services.cli.keys_commands import keys
 from services.cli.nats_commands import nats
 from services.cli.registry_commands import registry
 from services.cli.trainer_commands import TRAINER_GROUPS
@@ -30,6 +31,7 @@ cli.add_command(events)
 cli.add_command(carbon)
 cli.add_command(registry)
 cli.add_command(inference)
+cli.add_command(keys)
 for group in TRAINER_GROUPS:  # models, datasets, jobs
     cli.add_command(group)
 

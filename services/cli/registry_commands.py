@@ -32,17 +32,25 @@ async def _ask(method: str, params: dict[str, Any], timeout: float) -> Any:
         await nc.close()
 
 
-def call(method: str, timeout: float | None = None, **params: Any) -> None:
-    """Ask the registry and print the result as JSON."""
+def answer(method: str, timeout: float | None = None, **params: Any) -> Any:
+    """The registry's answer (a refusal or no answer: a ClickException saying so)."""
     wait = timeout or RegistrySettings().rpc_timeout_seconds
     try:
-        result = asyncio.run(_ask(method, params, wait))
+        return asyncio.run(_ask(method, params, wait))
     except BusUnavailableError as exc:
         raise click.ClickException(f"the registry did not answer within {wait:.0f} s: is it running?") from exc
     except RegistryRefusedError as exc:
         raise click.ClickException(str(exc)) from exc
     except RegistryError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def call(method: str, timeout: float | None = None, **params: Any) -> None:
+    """Ask the registry and print the result as JSON."""
+    echo_json(answer(method, timeout, **params))
+
+
+def echo_json(result: Any) -> None:
     click.echo(json.dumps(to_jsonable_python(result), indent=2))
 
 

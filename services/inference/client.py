@@ -16,6 +16,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from pydantic import TypeAdapter
 
+from contracts import Actor
 from services.inference import protocol as wire
 from services.inference.adapters.rpc import RPC
 from services.inference.domain import error_for_code
@@ -51,15 +52,17 @@ class InferenceClient:
         source: wire.ArtifactLocation | None = None,
         adapter: str | None = None,
         adapter_source: wire.ArtifactLocation | None = None,
+        owner: str | None = None,
     ) -> list[wire.EngineStatus]:
-        body = wire.LoadRequest(model=model, source=source, adapter=adapter, adapter_source=adapter_source)
+        body = wire.LoadRequest(model=model, source=source, adapter=adapter, adapter_source=adapter_source, owner=owner)
         return list(await self._call("load", body))
 
     async def unload(self, model: str) -> bool:
         return bool((await self._call("unload", wire.UnloadRequest(model=model))).unloaded)
 
-    async def models(self) -> list[wire.EngineStatus]:
-        return list(await self._call("models", wire.ListModels()))
+    async def models(self, actor: Actor | None = None) -> list[wire.EngineStatus]:
+        """The engines, with what `actor` may use (None: everything)."""
+        return list(await self._call("models", wire.ListModels(actor=actor)))
 
     async def stream(self, request: wire.GenerateRequest) -> AsyncIterator[wire.StreamChunk]:
         """Token chunks as they are generated, then the `end` chunk (with the completion)."""

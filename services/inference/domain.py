@@ -103,6 +103,7 @@ class ModelSource:
     name: str
     key: str
     sha256: str
+    owner: str | None = None  # the tenant whose version it is; None: shared (a base model)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class AdapterSource:
     base_model: str
     key: str
     sha256: str
+    owner: str | None = None  # the tenant whose version it is
 
 
 @dataclass(frozen=True)

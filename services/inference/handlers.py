@@ -15,11 +15,19 @@ from typing import Any
 import nats.errors
 from nats.aio.client import Client
 
+from contracts import Actor
 from services.inference import protocol as wire
-from services.inference.domain import AdapterSource, InvalidRequestError, ModelSource
+from services.inference.domain import (
+    AdapterSource,
+    InvalidRequestError,
+    ModelSource,
+    UnknownAdapterError,
+    UnknownModelError,
+)
 from services.inference.host import EngineHost
 from services.inference.ports import TokenDelta
 from services.inference.serving import RequestRunner
+from services.runtime import access
 from services.runtime.artifacts import ArtifactError, ArtifactStore
 from services.runtime.logging import get_logger
 
@@ -37,10 +45,12 @@ class InferenceHandlers:
 
     async def generate(self, request: wire.GenerateRequest) -> wire.Completion:
         """One prompt (text or chat turns), one completion."""
+        await self._may_use(request)
         return await self.runner.generate(request, request, time.monotonic())
 
     async def batch(self, request: wire.BatchRequest) -> list[wire.Completion]:
         """Several prompts for one model, answered together."""
+        await self._may_use(request)
         if len(request.inputs) > self.settings.max_batch:
             raise InvalidRequestError(
                 f"a batch holds at most {self.settings.max_batch} inputs, this one has {len(request.inputs)}: split it"
@@ -50,6 +60,7 @@ class InferenceHandlers:
     async def stream(self, request: wire.GenerateRequest, inbox: str) -> None:
         """Token chunks to the reply subject as they are generated, then the `end` chunk."""
         received_at = time.monotonic()
+        await self._may_use(request)
         if not await self._listening(inbox):
             return
         index = 0
@@ -93,13 +104,13 @@ class InferenceHandlers:
     async def load(self, request: wire.LoadRequest) -> list[dict[str, Any]]:
         """Load a model (and an adapter on it), registering their locations; the engines' status."""
         if request.source is not None:
-            source = request.source
-            await self.host.catalog.add_model(ModelSource(request.model, self._key(source), source.sha256))
+            source, owner = request.source, request.owner if request.adapter is None else None
+            await self.host.catalog.add_model(ModelSource(request.model, self._key(source), source.sha256, owner))
         if request.adapter_source is not None:
             if request.adapter is None:
                 raise InvalidRequestError("adapter_source given without `adapter` (the adapter's name)")
             found = request.adapter_source
-            adapter = AdapterSource(request.adapter, request.model, self._key(found), found.sha256)
+            adapter = AdapterSource(request.adapter, request.model, self._key(found), found.sha256, request.owner)
             await self.host.catalog.add_adapter(adapter)
         loaded = await self.host.resident(request.model)
         if request.adapter is not None:
@@ -126,5 +137,26 @@ class InferenceHandlers:
         return wire.Unloaded(unloaded=await self.host.unload(request.model, "requested"))
 
     async def models(self, request: wire.ListModels) -> list[dict[str, Any]]:
-        """The engines this host runs: models, adapters, requests in flight."""
-        return self.host.status()
+        """The engines this host runs: models, adapters, requests in flight (what the caller may use)."""
+        if request.actor is None or access.sees_all(request.actor):
+            return self.host.status()
+        shown = []
+        for engine in self.host.status():
+            if await self._owned_elsewhere(request.actor, str(engine["model"]), None):
+                continue
+            adapters = [a for a in engine["adapters"] if not await self._owned_elsewhere(request.actor, None, a)]  # type: ignore[attr-defined]
+            shown.append({**engine, "adapters": adapters})
+        return shown
+
+    async def _may_use(self, request: wire.Target) -> None:
+        """Another tenant's version is answered as unknown (its owner was given when it was loaded)."""
+        if request.actor is None:
+            return
+        if request.adapter is not None and await self._owned_elsewhere(request.actor, None, request.adapter):
+            raise UnknownAdapterError(f"model {request.model!r} has no adapter {request.adapter!r}")
+        if await self._owned_elsewhere(request.actor, request.model, None):
+            raise UnknownModelError(f"no model {request.model!r} here")
+
+    async def _owned_elsewhere(self, actor: Actor, model: str | None, adapter: str | None) -> bool:
+        source = await (self.host.catalog.adapter(adapter) if adapter else self.host.catalog.model(model or ""))
+        return source is not None and source.owner is not None and not access.sees(actor, source.owner)

@@ -91,6 +91,11 @@ class LoadRequest(Message):
     source: ArtifactLocation | None = None
     adapter: str | None = Field(None, min_length=1)
     adapter_source: ArtifactLocation | None = None
+    owner: str | None = Field(
+        None,
+        description="Tenant whose registry version this load serves (the adapter, or else the model): only its "
+        "API keys and admins may generate with it. None: shared by every caller.",
+    )
 
 
 class UnloadRequest(Message):
@@ -108,7 +113,9 @@ class Completion(Message):
 
 
 class ListModels(Message):
-    """Which models and adapters the engine host runs (no parameters)."""
+    """Which models and adapters the engine host runs (those of `actor`'s tenant and the shared ones)."""
+
+    actor: Actor | None = None
 
 
 class EngineStatus(Message):

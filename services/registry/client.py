@@ -22,6 +22,7 @@ from services.registry import domain
 from services.registry.adapters.rpc import RPC
 from services.registry.replies import ModelVersionRow
 from services.runtime import rpc
+from services.runtime.problems import ProblemDetails
 
 _ERRORS: dict[str, type[domain.RegistryError]] = {
     c.__name__: c for c in vars(domain).values() if isinstance(c, type) and issubclass(c, domain.RegistryError)
@@ -31,9 +32,12 @@ _ERRORS: dict[str, type[domain.RegistryError]] = {
 class RegistryRefusedError(domain.RegistryError):
     """The registry refused the request for a reason without a class of its own here (bad parameters...)."""
 
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
+    def __init__(self, refusal: rpc.RpcFailed) -> None:
+        super().__init__(f"{refusal.error_code()}: {refusal}")
+        self.kind, self.refusal = refusal.error_code(), refusal
+
+    def problem(self) -> ProblemDetails:
+        return self.refusal.problem()  # its status and code as the registry answered them (403, 422...)
 
 
 class RegistryClient:
@@ -47,7 +51,7 @@ class RegistryClient:
             return await rpc.call(self.nc, RPC.subject(method), request, reply, timeout or self.timeout, "registry")
         except rpc.RpcFailed as exc:
             error = _ERRORS.get(exc.error_code())
-            raise error(str(exc)) if error is not None else RegistryRefusedError(exc.error_code(), str(exc)) from None
+            raise error(str(exc)) if error is not None else RegistryRefusedError(exc) from None
 
     async def version_rows(self) -> list[ModelVersionRow]:
         """Every version of every model, newest first, deleted and failed ones included."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -105,6 +106,10 @@ class Version:
     def verified(self) -> bool | None:
         return None if self.verification is None else self.verification.verified
 
+    @property
+    def owner(self) -> str | None:
+        return self.registered.owner
+
 
 class Model(EventSourcedAggregate):
     producer = PRODUCER
@@ -140,23 +145,30 @@ class Model(EventSourcedAggregate):
 
     def get_version(self, number: int) -> Version:
         if number not in self.versions:
-            raise UnknownVersionError(f"{self.name} has no version {number} (latest: {self.latest_version})")
+            raise UnknownVersionError(f"{self.name} has no version {number}")
         return self.versions[number]
 
-    def resolve(self, ref: str) -> Version:
-        """A version by number, alias or `latest`."""
+    def resolve(self, ref: str, sees: Callable[[str | None], bool] = lambda owner: True) -> Version:
+        """A version by number, alias or `latest`, among those whose owner the caller `sees`
+        (another tenant's version is answered as unknown)."""
         if ref == "latest":
-            return self.versions[self.latest_version]
+            seen = [n for n, v in self.versions.items() if sees(v.owner)]
+            if not seen:
+                raise UnknownVersionError(f"{self.name} has no version you can see")
+            return self.versions[max(seen)]
         if ref.isdigit():
-            return self.get_version(int(ref))
-        if ref not in self.aliases:
-            known = ", ".join(sorted(self.aliases)) or "none"
-            raise UnknownVersionError(f"{self.name} has no alias {ref!r} (aliases: {known})")
-        return self.versions[self.aliases[ref]]
+            version = self.get_version(int(ref))
+        elif ref in self.aliases:
+            version = self.versions[self.aliases[ref]]
+        else:
+            raise UnknownVersionError(f"{self.name} has no alias {ref!r}")
+        if not sees(version.owner):
+            raise UnknownVersionError(f"{self.name} has no version {ref}")
+        return version
 
-    def servable(self, ref: str) -> Version:
+    def servable(self, ref: str, sees: Callable[[str | None], bool] = lambda owner: True) -> Version:
         """The version to serve for `ref`: never a deleted one, never one that failed verification."""
-        version = self.resolve(ref)
+        version = self.resolve(ref, sees)
         self._not_failed(self._live(version.number), "it is not served")
         return version
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -18,8 +19,9 @@ from typing import TypeVar
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from contracts import Envelope
+from contracts import Actor, Envelope
 from contracts.events.carbon import EmissionsMeasured
+from contracts.events.keys import ApiKeyCreated
 from contracts.events.models import ModelExported, ModelRegistered, ModelVerificationCompleted, TrainingFootprint
 from services.registry.domain import (
     PRODUCER,
@@ -30,15 +32,17 @@ from services.registry.domain import (
     model_name_for,
 )
 from services.registry.event_store import RegistryEventStore
+from services.registry.keys import ApiKey, UnknownKeyError
 from services.registry.lineage import footprint_of, lineage_of, registration
 from services.registry.model_card import render_model_card
 from services.registry.ports import EventHistory
 from services.registry.replies import ServableVersion
 from services.registry.verification import verified
 from services.registry.verifier import Verifier
+from services.runtime import access
 from services.runtime.aggregate import Causation
 from services.runtime.artifacts import ArtifactStore, layout
-from services.runtime.event_store import StaleAggregateError
+from services.runtime.event_store import AggregateNotFoundError, StaleAggregateError
 
 T = TypeVar("T")
 SYSTEM = Causation.system(PRODUCER)
@@ -118,7 +122,7 @@ class Registry:
     def verify(self, name: str, number: int, cause: Causation, force: bool = False) -> ModelVerificationCompleted:
         if self.verifier is None:
             raise VerificationDisabledError("verification is switched off here: set GREENTUNE_REGISTRY_VERIFY=1")
-        version = self.store.get(name).get_version(number)
+        version = self.store.get(name).resolve(str(number), partial(access.sees, cause.actor))
         if version.status == "deleted":
             raise VersionDeletedError(f"{name} v{number} was deleted; there is nothing to verify")
         if version.verification is not None and not force:
@@ -145,9 +149,9 @@ class Registry:
         self._publish_card(version.registered, version.footprint, report)
         return report
 
-    def servable(self, name: str, ref: str) -> ServableVersion:
+    def servable(self, name: str, ref: str, actor: Actor) -> ServableVersion:
         """What an inference engine needs to serve `name@ref` (refused when deleted or failed verification)."""
-        version = self.store.get(name).servable(ref)
+        version = self.store.get(name).servable(ref, partial(access.sees, actor))
         registered = version.registered
         return ServableVersion(
             name=name,
@@ -157,16 +161,35 @@ class Registry:
             base_model=registered.base_model,
             artifacts=list(registered.artifacts),
             model_card_uri=registered.model_card_uri,
+            owner=version.owner,
         )
 
     def set_alias(self, name: str, alias: str, number: int, cause: Causation) -> bool:
-        return self._decide(name, lambda model: model.set_alias(alias, number, cause))
+        return self._decide(name, number, cause, lambda model: model.set_alias(alias, number, cause))
 
     def deprecate(self, name: str, number: int, reason: str, cause: Causation) -> bool:
-        return self._decide(name, lambda model: model.deprecate(number, reason, cause))
+        return self._decide(name, number, cause, lambda model: model.deprecate(number, reason, cause))
 
     def delete(self, name: str, number: int, reason: str, cause: Causation) -> bool:
-        return self._decide(name, lambda model: model.delete(number, reason, cause))
+        return self._decide(name, number, cause, lambda model: model.delete(number, reason, cause))
+
+    def create_key(self, created: ApiKeyCreated, cause: Causation) -> str:
+        """Record a new API key (only its secret's hash); answers its id."""
+        access.require(cause.actor, "admin", "creating an API key")
+        key_id = uuid.uuid4()
+        self.store.save_aggregates(ApiKey.start(key_id, created, cause))
+        return str(key_id)
+
+    def revoke_key(self, key_id: str, reason: str | None, cause: Causation) -> bool:
+        access.require(cause.actor, "admin", "revoking an API key")
+        try:
+            key = self.store.load(uuid.UUID(key_id), ApiKey)
+        except (ValueError, AggregateNotFoundError):
+            raise UnknownKeyError(f"no API key {key_id!r}: `greentune keys list` shows them") from None
+        changed = key.revoke(reason, cause)
+        if changed:
+            self.store.save_aggregates(key)
+        return changed
 
     def purge(self, expired: Sequence[tuple[str, int]], rule: str, cause: Causation) -> int:
         """Remove the artifacts of deleted versions the retention rule selected; returns versions purged."""
@@ -188,9 +211,13 @@ class Registry:
         self.store.save_aggregates(model)
         return True
 
-    def _decide(self, name: str, decision: Callable[[Model], bool]) -> bool:
+    def _decide(self, name: str, number: int, cause: Causation, decision: Callable[[Model], bool]) -> bool:
+        """Change version `number` of `name`, if the caller may (a member of its owner, or an operator)."""
+        access.require(cause.actor, "member", f"changing {name} v{number}")
+
         def attempt() -> bool:
             model = self.store.get(name)
+            model.resolve(str(number), partial(access.sees, cause.actor))
             changed = decision(model)
             if changed:
                 self.store.save_aggregates(model)

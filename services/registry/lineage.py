@@ -31,6 +31,7 @@ class Lineage:
     footprint: TrainingFootprint | None
     dataset_sha256: str | None
     base_model_sha256: str | None
+    owner: str | None = None  # the job's owner (its JobRequested)
 
 
 def footprint_of(history: Sequence[Envelope]) -> TrainingFootprint | None:
@@ -69,17 +70,18 @@ def lineage_of(
     base_model: str,
 ) -> Lineage:
     events = [e.event for e in job_history]
-    config = next((e.config for e in events if isinstance(e, JobRequested)), None)
+    requested = next((e for e in events if isinstance(e, JobRequested)), None)
     completed = [e for e in events if isinstance(e, JobCompleted)]
     metrics = FinalMetrics(**completed[-1].model_dump(include=set(FinalMetrics.model_fields))) if completed else None
     datasets = [e.event for e in dataset_history if isinstance(e.event, DatasetRegistered)]
     bases = [b for b in base_models if b.name == base_model]
     return Lineage(
-        config=config,
+        config=requested.config if requested else None,
         metrics=metrics,
         footprint=footprint_of(job_history),
         dataset_sha256=datasets[-1].sha256 if datasets else None,
         base_model_sha256=bases[-1].sha256 if bases else None,
+        owner=requested.owner if requested else None,
     )
 
 
@@ -99,4 +101,5 @@ def registration(
         metrics=lineage.metrics,
         footprint=lineage.footprint,
         model_card_uri=card_uri,
+        owner=lineage.owner,
     )

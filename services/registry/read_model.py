@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from eventsourcing.sqlite import SQLiteCursor
 
 from contracts import Envelope
+from contracts.events.keys import ApiKeyCreated, ApiKeyRevoked
 from contracts.events.models import (
     BaseModelRegistered,
     ModelAliasSet,
@@ -26,7 +27,10 @@ from contracts.events.models import (
 from services.runtime.views import SQLiteView
 
 FILTER_SUBJECTS = ("events.registry.>", "events.*.base_model.*.BaseModelRegistered")
-_VERSION_COLUMNS = "name, version, job_id, base_model, dataset_id, status, verified, registered_at, deleted_at, purged"
+_VERSION_COLUMNS = (
+    "name, version, job_id, base_model, dataset_id, status, verified, registered_at, deleted_at, purged, "
+    "json_extract(registration, '$.owner') AS owner"
+)
 
 
 class RegistryView(SQLiteView):
@@ -42,6 +46,8 @@ class RegistryView(SQLiteView):
         "alias TEXT, version INTEGER, previous_version INTEGER, set_at TEXT, actor TEXT)",
         "base_models": "CREATE TABLE IF NOT EXISTS base_models (name TEXT PRIMARY KEY, uri TEXT, sha256 TEXT, "
         "size_bytes INTEGER, architecture TEXT, parameters INTEGER, registered_at TEXT)",
+        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, name TEXT, role TEXT, tenant TEXT, "
+        "hint TEXT, created_at TEXT, created_by TEXT, revoked_at TEXT)",
     }
 
     def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
@@ -76,10 +82,20 @@ class RegistryView(SQLiteView):
                     "INSERT OR REPLACE INTO base_models VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (event.name, event.uri, event.sha256, event.size_bytes, event.architecture, event.parameters, at),
                 )
+            case ApiKeyCreated():
+                cursor.execute(
+                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
+                    (envelope.aggregate_id, event.name, event.role, event.tenant, event.hint, at,
+                     f"{envelope.actor.kind}:{envelope.actor.id}"),
+                )  # fmt: skip
+            case ApiKeyRevoked():
+                cursor.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (at, envelope.aggregate_id))
 
     @staticmethod
     def _name(cursor: SQLiteCursor, aggregate_id: str, event: object) -> str:
         # Only ModelRegistered carries the name; later events find it through the aggregate id.
+        if isinstance(event, (ApiKeyCreated, ApiKeyRevoked)):
+            return ""  # not about a model
         if isinstance(event, ModelRegistered):
             cursor.execute("INSERT OR REPLACE INTO model_ids VALUES (?, ?)", (aggregate_id, event.name))
             return event.name
@@ -108,7 +124,10 @@ class RegistryView(SQLiteView):
         return self.query(f"SELECT {_VERSION_COLUMNS} FROM versions WHERE name = ?{hidden} ORDER BY version", (name,))
 
     def version(self, name: str, number: int) -> dict[str, Any] | None:
-        rows = self.query("SELECT * FROM versions WHERE name = ? AND version = ?", (name, number))
+        rows = self.query(
+            "SELECT *, json_extract(registration, '$.owner') AS owner FROM versions WHERE name = ? AND version = ?",
+            (name, number),
+        )
         if not rows:
             return None
         row = rows[0]
@@ -145,6 +164,9 @@ class RegistryView(SQLiteView):
 
     def base_models(self) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM base_models ORDER BY name")
+
+    def api_keys(self) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM api_keys ORDER BY created_at, key_id")
 
     def deleted_before(self, cutoff_iso: str) -> list[tuple[str, int]]:
         """Deleted versions whose artifacts are still kept, deleted before `cutoff_iso` (UTC)."""

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from contracts.base import Role
 from contracts.events.models import ArtifactRef, ModelRegistered, ModelVerificationCompleted, TrainingFootprint
 from services.registry.domain import VersionStatus
 
@@ -30,6 +31,7 @@ class ModelVersionRow(BaseModel):
     final_loss: float | None = None
     energy_kwh: float | None = Field(None, description="Energy of the job that trained it.")
     emissions_g: float | None = Field(None, description="gCO2eq of the job that trained it.")
+    owner: str | None = Field(None, description="Tenant that owns it (its job's); None: an operator's.")
 
 
 class CatalogueEntry(BaseModel):
@@ -56,6 +58,7 @@ class VersionSummary(BaseModel):
     registered_at: datetime
     deleted_at: datetime | None = None
     purged: bool = Field(description="A deleted version's artifacts are gone from the store.")
+    owner: str | None = Field(None, description="Tenant that owns it (its job's); None: an operator's.")
 
 
 class VersionDetail(VersionSummary):
@@ -101,3 +104,23 @@ class ServableVersion(BaseModel):
     base_model: str
     artifacts: list[ArtifactRef]
     model_card_uri: str | None = None
+    owner: str | None = Field(None, description="Tenant that owns it; None: an operator's.")
+
+
+class ApiKeyRow(BaseModel):
+    """`api_keys`: one API key (never its secret)."""
+
+    key_id: str = Field(description="What requests made with the key are recorded under.")
+    name: str
+    role: Role
+    tenant: str
+    hint: str = Field(description="The secret's first characters.")
+    created_at: datetime
+    created_by: str = Field(description="Who created it, `kind:id`.")
+    revoked_at: datetime | None = None
+
+
+class KeyCreated(BaseModel):
+    """`create_key`: the new key's id (its secret was made, and is shown, by the caller)."""
+
+    key_id: str

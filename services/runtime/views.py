@@ -4,11 +4,13 @@ A view's position is the stream sequence of the last event it applied. Applying 
 events at or below that position, so a redelivered event is applied once; `reset()` empties the
 view for a rebuild from sequence 1. The view also keeps the identity of the stream its position
 counts in (when the stream was created), so a stream recreated under it is noticed instead of
-read from the old position. Built on eventsourcing's SQLiteTrackingRecorder.
+read from the old position, and a digest of its tables, so a view whose tables changed (a new
+release) is rebuilt from the log. Built on eventsourcing's SQLiteTrackingRecorder.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
@@ -47,7 +49,21 @@ class SQLiteView(SQLiteTrackingRecorder):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         view = SQLiteFactory({"SQLITE_DBNAME": str(path)}).tracking_recorder(cls)
         assert isinstance(view, cls)
+        view._rebuild_if_its_tables_changed()
+        view.opened()
         return view
+
+    def opened(self) -> None:
+        """Called once the view is open: load what it keeps in memory. Override."""
+
+    def _rebuild_if_its_tables_changed(self) -> None:
+        """A view kept by an older release whose tables differ is emptied, to be replayed from the log."""
+        digest = zlib.crc32("\n".join(self.tables.values()).encode()) & 0x7FFFFFFF
+        [row] = self.query("PRAGMA user_version")
+        if row["user_version"] != digest:
+            self.reset()
+            with self.datastore.transaction(commit=True) as cursor:
+                cursor.execute(f"PRAGMA user_version = {digest}")
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), _ORIGIN_TABLE, *self.tables.values()]

@@ -44,8 +44,9 @@ def priority_band(priority: int) -> Band:
     return "high" if priority > 0 else "normal" if priority == 0 else "low"
 
 
-def dataset_id_for(sha256: str) -> uuid.UUID:
-    return uuid.uuid5(_NAMESPACE, f"dataset:{sha256}")
+def dataset_id_for(sha256: str, owner: str | None = None) -> uuid.UUID:
+    """Content-addressed within an owner: two tenants uploading the same bytes get two datasets."""
+    return uuid.uuid5(_NAMESPACE, f"dataset:{sha256}" if owner is None else f"dataset:{owner}:{sha256}")
 
 
 def base_model_id_for(name: str) -> uuid.UUID:
@@ -66,7 +67,7 @@ class Job(EventSourcedAggregate):
         match event:
             case JobRequested(config=config, name=name):
                 self.config: TrainingConfig = config
-                self.name = name
+                self.name, self.owner = name, event.owner
                 self.status: JobStatus = "PENDING"
                 self.attempts, self.step, self.cancel_requested = 0, 0, False
                 self.checkpoints: list[Checkpoint] = []

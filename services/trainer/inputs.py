@@ -11,7 +11,9 @@ import shutil
 import uuid
 from pathlib import Path
 
+from contracts import Actor
 from contracts.events.datasets import FileFormat
+from services.runtime import access
 from services.runtime.artifacts import ArtifactError, ArtifactStore, layout
 from services.runtime.event_store import AggregateNotFoundError, ServiceApplication
 from services.trainer.dataset_files import load_dataset_file
@@ -89,12 +91,16 @@ def base_model_dir(app: ServiceApplication, cache: ArtifactCache, name: str, tok
     raise InvalidJobConfigError("unknown base model", [Problem(f"no base model {name!r}: {hint}", field="base_model")])
 
 
-def load_dataset(app: ServiceApplication, dataset_id: str) -> Dataset:
+def load_dataset(app: ServiceApplication, dataset_id: str, actor: Actor | None = None) -> Dataset:
+    """The dataset, if `actor` (None: the trainer itself) may see it; another tenant's is unknown."""
     problem = Problem(f"no dataset {dataset_id!r}: register it with `greentune datasets register`", field="dataset_id")
     try:
-        return app.load(uuid.UUID(dataset_id), Dataset)
+        dataset = app.load(uuid.UUID(dataset_id), Dataset)
     except (ValueError, AggregateNotFoundError):
         raise InvalidJobConfigError("unknown dataset", [problem]) from None
+    if actor is not None and not access.sees(actor, dataset.registered.owner):
+        raise InvalidJobConfigError("unknown dataset", [problem])
+    return dataset
 
 
 def dataset_rows(cache: ArtifactCache, dataset: Dataset) -> NormalizedRows:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contracts import Actor
 from contracts.training_config import TrainingConfig
 from services.trainer.context import TrainerContext
 from services.trainer.domain import Dataset
@@ -40,10 +41,10 @@ def parse_config(raw: dict[str, Any]) -> TrainingConfig:
         raise InvalidJobConfigError("invalid job config", problems) from None
 
 
-def check_job(ctx: TrainerContext, config: TrainingConfig) -> MemoryEstimate:
+def check_job(ctx: TrainerContext, config: TrainingConfig, actor: Actor | None = None) -> MemoryEstimate:
     """Pre-flight: raises InvalidJobConfigError, GpuRequiredError or InsufficientMemoryError."""
     problems: list[Problem] = []
-    dataset = _collect(problems, lambda: load_dataset(ctx.app, config.dataset_id))
+    dataset = _collect(problems, lambda: load_dataset(ctx.app, config.dataset_id, actor))
     if isinstance(dataset, Dataset) and not dataset.valid:
         problems.append(Problem("the dataset failed validation; fix it and register it again", field="dataset_id"))
     model_dir = _collect(problems, lambda: base_model_dir(ctx.app, ctx.cache, config.base_model))

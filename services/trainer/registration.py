@@ -16,6 +16,7 @@ from typing import Any
 from contracts.base import DomainEvent
 from contracts.events.datasets import DatasetRegistered, DatasetValidated, FileFormat, RowError
 from contracts.events.models import BaseModelRegistered
+from services.runtime import access
 from services.runtime.aggregate import Causation
 from services.runtime.artifacts import ArtifactError, StoredObject, layout
 from services.runtime.artifacts.hashing import file_sha256, folder_manifest, manifest_sha256
@@ -46,7 +47,7 @@ def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation
             problems = [Problem(p.message, path.name, p.line, p.field) for p in report.refused]
             raise DatasetFormatError(f"{path.name} was not registered: {cmd.base_model}'s chat template", problems)
         sha = manifest_sha256((r, s) for r, s, _ in folder_manifest(path)) if path.is_dir() else file_sha256(path)
-        dataset_id = dataset_id_for(sha)
+        dataset_id = dataset_id_for(sha, access.owner_of(cmd.actor))
         try:
             return _summary(ctx.app.load(dataset_id, Dataset), already=True)
         except AggregateNotFoundError:
@@ -58,6 +59,7 @@ def register_dataset(ctx: TrainerContext, cmd: RegisterDataset, cause: Causation
         sha256=stored.sha256,
         size_bytes=stored.size_bytes,
         file_format=fmt,
+        owner=access.owner_of(cmd.actor),
     )
     dataset = Dataset.start(dataset_id, registered, cause)
     dataset.record(_validated(rows, report, cmd.base_model), cause)
@@ -74,7 +76,7 @@ def validate_dataset(
         good = good_rows(path, fmt)
         report = _token_report(ctx, cmd.base_model, rows, good, cmd.max_seq_length) if not rows.problems else None
         return DatasetValidation.model_validate(_fields(_validated(rows, report, cmd.base_model)))
-    dataset = load_dataset(ctx.app, cmd.dataset_id or "")
+    dataset = load_dataset(ctx.app, cmd.dataset_id or "", cmd.actor)
     rows = dataset_rows(ctx.cache, dataset)
     kept = zip(rows.rows, rows.lines, strict=True)
     validated = _validated(rows, _token_report(ctx, cmd.base_model, rows, kept, cmd.max_seq_length), cmd.base_model)

@@ -16,11 +16,12 @@ from typing import Any
 
 import httpx
 import pytest_asyncio
-from pydantic import SecretStr
 
 from services.api.app import create_app
 from services.api.config import ApiSettings
+from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.settings import KernelSettings
+from tests.api.keys import publish_key
 from tests.carbon.conftest import carbon  # noqa: F401
 from tests.inference.conftest import Service, service  # noqa: F401
 from tests.trainer.conftest import Trainer, trainer, trainer_ctx  # noqa: F401  # the fixtures, shared
@@ -59,13 +60,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+async def wait_for_key(url: str, secret: str, timeout: float = 10.0) -> None:
+    """Until the gateway at `url` takes the key `secret` (its ApiKeyCreated has reached the overview)."""
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {secret}"}) as http, asyncio.timeout(timeout):
+        while (await http.get(f"{url}/api/v1/jobs")).status_code == 401:
+            await asyncio.sleep(0.05)
+
+
 @asynccontextmanager
 async def serving(nats_url: str, data_dir: Path | None = None, **settings_: Any) -> AsyncIterator[str]:
-    """The gateway on 127.0.0.1:<free port> with one API key, `tester`, and the artifact store and its
-    overview under `data_dir` (the trainer's, when it takes uploads; else a new folder); yields its base URL."""
+    """The gateway on 127.0.0.1:<free port> with one API key, `tester` (an admin), and the artifact store
+    and its overview under `data_dir` (the trainer's, when it takes uploads; else a new folder); yields
+    its base URL."""
     import uvicorn
 
-    settings = ApiSettings(port=free_port(), keys={"tester": SecretStr(API_KEY)}, **settings_)
+    nc = await connect(nats_url, "tests-keys")
+    try:
+        await ensure_stream(nc.jetstream())
+        await publish_key(nc, API_KEY, "tester")
+    finally:
+        await nc.close()
+    settings = ApiSettings(port=free_port(), **settings_)
     kernel = KernelSettings(nats_url=nats_url, data_dir=data_dir or Path(tempfile.mkdtemp(prefix="greentune-api-")))
     app = create_app(settings, kernel)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning"))

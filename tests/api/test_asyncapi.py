@@ -35,7 +35,7 @@ SUBJECTS = {
     "rpc.inference": {"generate", "batch", "stream", "load", "unload", "models"},
     "rpc.registry": {
         "catalogue", "versions", "version_rows", "show", "aliases", "base_models", "resolve", "set_alias",
-        "deprecate", "delete", "verify", "purge",
+        "deprecate", "delete", "verify", "purge", "create_key", "revoke_key", "api_keys",
     },
     "rpc.carbon": {
         "job", "jobs", "days", "api_keys", "models", "engine", "forecast", "estimate", "recommendations",

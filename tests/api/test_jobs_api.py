@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from services.trainer.commands import RegisterBaseModel
+from services.trainer.commands import CreateJob, RegisterBaseModel
 from tests.api.conftest import API_KEY, UPLOAD_LIMIT, TrainerGateway, problem
 from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG
 
@@ -171,9 +171,11 @@ async def test_without_the_carbon_service_an_api_keys_job_is_refused_not_run_unm
     trainer_gateway: TrainerGateway, tiny_model_dir
 ):
     dataset_id = await trainer_gateway.trainer.register_demo(tiny_model_dir)
+    config = {**DEMO_CONFIG, "dataset_id": dataset_id}
+    operators = await trainer_gateway.trainer.result(CreateJob(actor=ACTOR, config=config))  # budgets: API keys only
     async with http(trainer_gateway) as client:
-        refused = await client.post("/jobs", json={**DEMO_CONFIG, "dataset_id": dataset_id})
-        footprint = await client.get("/jobs/any-job/carbon")
+        refused = await client.post("/jobs", json=config)
+        footprint = await client.get(f"/jobs/{operators['job_id']}/carbon")
     assert refused.status_code == 503, refused.text  # not the key's fault: its budget cannot be checked
     assert "budget of API key tester cannot be checked" in refused.text and "carbon serve" in refused.text
     assert "not running" in problem(footprint, 503)["detail"]

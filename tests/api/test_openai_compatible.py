@@ -13,7 +13,8 @@ import pytest
 from services.inference import protocol as wire
 from services.inference.domain import SamplingSettings
 from services.trainer.demo_facts import demo_facts, question
-from tests.api.conftest import API_KEY, InferenceGateway, serving
+from tests.api.conftest import API_KEY, InferenceGateway, serving, wait_for_key
+from tests.api.keys import publish_key
 from tests.inference.conftest import engine_events
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -124,7 +125,7 @@ async def test_a_streamed_request_for_an_unknown_model_fails_before_any_event_is
 
 
 async def test_a_missing_or_wrong_api_key_is_refused(gateway: InferenceGateway):
-    with pytest.raises(openai.AuthenticationError, match="invalid API key"):
+    with pytest.raises(openai.AuthenticationError, match="invalid or revoked API key"):
         await client(gateway, key="sk-wrong").models.list()
     async with httpx.AsyncClient() as http:
         refused = await http.get(f"{gateway.url}/v1/models")
@@ -150,3 +151,23 @@ async def test_a_request_over_the_keys_concurrency_cap_gets_429_with_retry_after
     assert refused.headers["retry-after"] == "1" and refused.json()["error"]["code"] == "too_many_requests"
     assert "GREENTUNE_API_MAX_CONCURRENT_PER_KEY" in refused.json()["error"]["message"]
     assert after.status_code == 200, "the slot is free again once the answer was sent"
+
+
+async def test_a_version_loaded_for_one_tenant_is_unknown_to_another_tenants_key(gateway: InferenceGateway):
+    acme, beta = "sk-gt-tenant-acme", "sk-gt-tenant-beta"
+    for secret, tenant in ((acme, "acme"), (beta, "beta")):
+        await publish_key(gateway.inference.nc, secret, f"member-{tenant}", role="member", tenant=tenant)
+    await wait_for_key(gateway.url, beta)
+    models = gateway.inference.models
+    await gateway.inference.client.load("tiny", adapter="acme-v1", adapter_source=models.second_adapter, owner="acme")
+    chat = {"model": "tiny:acme-v1", "messages": ask(0), "max_tokens": 4}
+    answered = await client(gateway, acme).chat.completions.create(**chat)  # type: ignore[call-overload]
+    assert answered.choices[0].message.content
+    with pytest.raises(openai.NotFoundError, match="no adapter 'acme-v1'"):
+        await client(gateway, beta).chat.completions.create(**chat)  # type: ignore[call-overload]
+    with pytest.raises(openai.NotFoundError, match="no adapter 'acme-v1'"):
+        await client(gateway, beta).completions.create(model="tiny:acme-v1", prompt="Hi", max_tokens=4)
+    seen = {m.id for m in (await client(gateway, beta).models.list()).data}
+    assert "tiny:acme-v1" not in seen and "tiny:demo" in seen  # the shared ones stay listed
+    assert "tiny:acme-v1" in {m.id for m in (await client(gateway, acme).models.list()).data}
+    assert "tiny:acme-v1" in {m.id for m in (await client(gateway).models.list()).data}  # the admin sees all

@@ -10,15 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,83 +25,17 @@ import pytest
 from contracts import Actor, decode_envelope
 from contracts.events.jobs import CheckpointSaved, JobCompleted, JobStarted, TrainingProgressed
 from services.runtime.event_feed import read_events
-from services.runtime.jetstream import NatsAccess, connect
+from services.runtime.jetstream import connect
 from services.trainer.client import ask
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
 from services.trainer.demo_facts import DEMO_HYPERPARAMETERS
 from tests.api.conftest import free_port
+from tests.e2e.conftest import REPO, Running, Up
 from tests.harness.models import tiny_base
 
-REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "services" / "trainer" / "demo" / "facts.jsonl"
 ACTOR = Actor(kind="cli", id="tests")
-UP_READY_S = 240.0  # seconds: six processes importing on 2 cores
 BROKEN_CARBON = {"GREENTUNE_CARBON_PUE": "0.5"}  # below 1: the carbon service's settings refuse it
-
-
-@dataclass
-class Running:
-    """A `greentune` subprocess whose stdout and stderr are collected as they come."""
-
-    process: subprocess.Popen[str]
-    out: list[str] = field(default_factory=list)
-    err: list[str] = field(default_factory=list)
-
-    @classmethod
-    def start(cls, args: list[str], env: dict[str, str]) -> Running:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", *args],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        running = cls(process)
-        for stream, lines in ((process.stdout, running.out), (process.stderr, running.err)):
-            threading.Thread(target=lambda s=stream, ls=lines: ls.extend(iter(s.readline, "")), daemon=True).start()
-        return running
-
-    def text(self) -> str:
-        return "".join(self.out) + "".join(self.err)
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if found := re.search(pattern, self.text()):
-                return found
-            assert self.process.poll() is None, f"exited with {self.process.returncode}:\n{self.text()[-4000:]}"
-            time.sleep(0.2)
-        raise AssertionError(f"no {pattern!r} within {timeout} s:\n{self.text()[-4000:]}")
-
-    def child(self, *args: str) -> psutil.Process:
-        """The running child started as `greentune <args>`."""
-        for proc in psutil.Process(self.process.pid).children():
-            if proc.cmdline()[-len(args) :] == list(args):
-                return proc
-        raise AssertionError(f"no child `{' '.join(args)}` of the stack")
-
-
-@dataclass
-class Up:
-    running: Running
-    nats_url: str
-    api_url: str
-    access: NatsAccess  # the stack's identities: an anonymous client cannot connect
-
-
-@pytest.fixture(scope="module")
-def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    port = free_port()
-    running = Running.start(["up", "--data-dir", str(tmp_path_factory.mktemp("up"))], {"GREENTUNE_API_PORT": str(port)})
-    try:
-        ready = running.wait_for(r"GREENTUNE_NATS_URL=(\S+); GREENTUNE_NATS_CREDENTIALS=(\S+);", UP_READY_S)
-        access = NatsAccess(credentials=Path(ready.group(2)))
-        yield Up(running, ready.group(1), f"http://127.0.0.1:{port}", access)
-    finally:
-        if running.process.poll() is None:
-            running.process.kill()
-            running.process.wait()
 
 
 async def _result(nc: Any, command: Command) -> dict[str, Any]:
@@ -185,7 +115,7 @@ async def test_a_killed_service_is_restarted_and_its_next_request_succeeds(up: U
             await nc.close()
         assert reply["ok"], reply
         return
-    async with httpx.AsyncClient(base_url=up.api_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=up.api_url, headers=up.admin, timeout=30) as http:
         job_id = (await http.get("/api/v1/jobs")).json()["jobs"][0]["job_id"]  # the first test's
         reply = await http.get(request.removeprefix("GET ").format(job_id=job_id))
     assert reply.status_code == 200, reply.text
@@ -194,7 +124,7 @@ async def test_a_killed_service_is_restarted_and_its_next_request_succeeds(up: U
 @pytest.mark.timeout(120)
 async def test_ctrl_c_stops_up_within_seconds_while_a_client_follows_a_job_s_live_feed(up: Up) -> None:
     children = psutil.Process(up.running.process.pid).children()
-    async with httpx.AsyncClient(base_url=up.api_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=up.api_url, headers=up.admin, timeout=30) as http:
         jobs = (await http.get("/api/v1/jobs")).json()["jobs"]
         job_id = jobs[0]["job_id"] if jobs else str(uuid.uuid4())  # run alone: a job yet to come
         async with http.stream("GET", f"/api/v1/jobs/{job_id}/events?follow=true") as feed:

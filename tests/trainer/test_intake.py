@@ -175,7 +175,7 @@ async def test_a_queued_job_is_cancelled_at_once_and_a_malformed_request_gets_a_
 async def test_an_api_key_over_its_carbon_budget_gets_no_job_and_the_budget_s_message(trainer, tiny_model_dir):
     dataset_id = await trainer.register_demo(tiny_model_dir)
     config = {**DEMO_CONFIG, "dataset_id": dataset_id}
-    api_key = Actor(kind="api_key", id="key-1")
+    api_key = Actor(kind="api_key", id="key-1", tenant="t1", role="admin")  # an admin: it may use the CLI's dataset
     before = len(await trainer.events())
     unanswered = await trainer.send(CreateJob(actor=api_key, config=config))
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from contracts import Actor, DomainEvent, Envelope
 from contracts.events.carbon import ComponentEnergy, EmissionsMeasured
 from contracts.events.datasets import DatasetRegistered, DatasetValidated
 from contracts.events.jobs import JobFailed, JobQueued, JobRequested, JobStarted, TrainingProgressed
+from contracts.events.keys import ApiKeyRevoked
 from contracts.events.models import BaseModelRegistered
 from contracts.training_config import TrainingConfig
+from services.api.auth import ANONYMOUS, AuthError, actor_for
 from services.api.overview import OverviewView
+from services.registry.keys import issue
 
 ACTOR = Actor(kind="api_key", id="alice")
 SHA = "0" * 64
@@ -107,3 +112,43 @@ def test_datasets_carry_their_validation_and_base_models_their_shape(tmp_path: P
     [dataset] = overview.view.datasets(limit=10)
     assert (dataset.name, dataset.valid, dataset.rows, dataset.data_format) == ("facts.jsonl", False, 3, "messages")
     assert overview.view.base_models()[0].architecture == "LlamaForCausalLM"
+
+
+def test_keys_are_known_by_their_hash_and_a_revoked_one_is_refused_even_after_a_restart(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
+    assert actor_for(None, overview.view) == ANONYMOUS  # no key yet: local single-user use
+    (alice, alices), (bob, bobs) = issue("alice", "member", "acme"), issue("bob", "viewer")
+    overview.apply(envelope(alices, "k-alice", producer="registry"))
+    overview.apply(envelope(bobs, "k-bob", producer="registry"))
+    assert actor_for(alice, overview.view) == Actor(kind="api_key", id="k-alice", tenant="acme", role="member")
+    assert actor_for(bob, overview.view) == Actor(kind="api_key", id="k-bob", tenant="bob", role="viewer")
+    with pytest.raises(AuthError, match="missing API key"):
+        actor_for(None, overview.view)
+    with pytest.raises(AuthError, match="invalid or revoked"):
+        actor_for(issue("eve", "admin")[0], overview.view)  # made, never recorded
+    overview.apply(envelope(ApiKeyRevoked(reason="left"), "k-bob", producer="registry"))
+    with pytest.raises(AuthError, match="invalid or revoked"):
+        actor_for(bob, overview.view)
+    reopened = OverviewView.open(tmp_path / "overview.sqlite")
+    assert actor_for(alice, reopened).id == "k-alice"
+    with pytest.raises(AuthError):
+        actor_for(bob, reopened)
+
+
+def test_lists_hold_only_the_callers_tenant_and_an_admin_sees_every_tenant(tmp_path: Path) -> None:
+    overview = Overview(tmp_path)
+    for job, tenant in (("job-a", "acme"), ("job-b", "beta"), ("job-o", None)):
+        event = JobRequested(name=job, config=TrainingConfig(base_model="tiny", dataset_id="d-1"), owner=tenant)
+        overview.apply(envelope(event, job))
+    dataset = DatasetRegistered(
+        name="a.jsonl", uri="file:///a", sha256=SHA, size_bytes=1, file_format="jsonl", owner="acme"
+    )
+    overview.apply(envelope(dataset, "d-a"))
+    acme = Actor(kind="api_key", id="k1", tenant="acme", role="viewer")
+    admin = Actor(kind="api_key", id="k2", tenant="beta", role="admin")
+    assert [j.job_id for j in overview.view.jobs(10, actor=acme)] == ["job-a"]
+    assert overview.view.count("jobs", acme) == 1 and overview.view.count("datasets", acme) == 1
+    assert {j.job_id for j in overview.view.jobs(10, actor=admin)} == {"job-a", "job-b", "job-o"}
+    beta = Actor(kind="api_key", id="k3", tenant="beta", role="member")
+    assert [j.job_id for j in overview.view.jobs(10, actor=beta)] == ["job-b"]
+    assert overview.view.datasets(10, actor=beta) == []

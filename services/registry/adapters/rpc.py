@@ -9,23 +9,29 @@ them in worker threads.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import Actor
+from contracts.events.keys import ApiKeyCreated
 from contracts.events.models import ModelVerificationCompleted
 from services.registry.domain import UnknownVersionError
 from services.registry.handlers import Registry
 from services.registry.read_model import RegistryView
 from services.registry.replies import (
     AliasMove,
+    ApiKeyRow,
     CataloguedBaseModel,
     CatalogueEntry,
+    KeyCreated,
     ModelVersionRow,
     ServableVersion,
     VersionDetail,
     VersionSummary,
 )
+from services.runtime import access
 from services.runtime.aggregate import Causation
 from services.runtime.rpc import Route, RpcService
 
@@ -71,6 +77,15 @@ class PurgeRequest(RegistryRequest):
     older_than_days: float | None = Field(None, ge=0)
 
 
+class CreateKeyRequest(RegistryRequest):
+    key: ApiKeyCreated = Field(description="The key to record: its secret's hash, made by the caller (keys.issue).")
+
+
+class RevokeKeyRequest(RegistryRequest):
+    key_id: str = Field(min_length=1, max_length=64)
+    reason: str | None = Field(None, max_length=1000)
+
+
 class Changed(BaseModel):
     changed: bool = Field(description="False when the version was already in that state.")
 
@@ -85,19 +100,20 @@ class RegistryHandlers:
 
     def catalogue(self, r: RegistryRequest) -> list[CatalogueEntry]:
         """Every model: its latest version, how many versions, its aliases."""
+        access.require(r.actor, "admin", "the whole catalogue")
         return [CatalogueEntry.model_validate(row) for row in self.view.catalogue()]
 
     def versions(self, r: ModelRequest) -> list[VersionSummary]:
         """A model's versions that are not deleted."""
-        return [VersionSummary.model_validate(row) for row in self.view.versions(r.name)]
+        return [VersionSummary.model_validate(row) for row in self.view.versions(r.name) if _sees(r, row)]
 
     def version_rows(self, r: RegistryRequest) -> list[ModelVersionRow]:
         """Every version of every model, newest first, deleted and failed ones included."""
-        return [ModelVersionRow.model_validate(row) for row in self.view.version_rows()]
+        return [ModelVersionRow.model_validate(row) for row in self.view.version_rows() if _sees(r, row)]
 
     def show(self, r: RefRequest) -> VersionDetail:
         """One version (by number, alias or `latest`) with its lineage, state and footprint."""
-        number = self.registry.store.get(r.name).resolve(r.ref).number
+        number = self.registry.store.get(r.name).resolve(r.ref, partial(access.sees, r.actor)).number
         row = self.view.version(r.name, number)
         if row is None:
             raise UnknownVersionError(f"{r.name} v{number} is not in the catalogue yet; retry in a moment")
@@ -105,6 +121,7 @@ class RegistryHandlers:
 
     def aliases(self, r: HistoryRequest) -> list[AliasMove]:
         """Where a model's aliases pointed, and when they moved."""
+        access.require(r.actor, "admin", "the alias history")
         return [AliasMove.model_validate(row) for row in self.view.alias_history(r.name, r.alias)]
 
     def base_models(self, r: RegistryRequest) -> list[CataloguedBaseModel]:
@@ -113,7 +130,7 @@ class RegistryHandlers:
 
     def resolve(self, r: RefRequest) -> ServableVersion:
         """What may be served for a reference: refused for a deleted version or one that failed verification."""
-        return self.registry.servable(r.name, r.ref)
+        return self.registry.servable(r.name, r.ref, r.actor)
 
     def set_alias(self, r: AliasRequest) -> Changed:
         """Point an alias at a version."""
@@ -129,14 +146,33 @@ class RegistryHandlers:
 
     def verify(self, r: VersionRequest) -> ModelVerificationCompleted:
         """Run the golden prompts against a version now."""
+        access.require(r.actor, "member", "verifying a version")
         return self.registry.verify(r.name, r.version, r.cause(), force=True)
 
     def purge(self, r: PurgeRequest) -> Purged:
         """Remove the artifacts of versions deleted longer ago than the retention period."""
+        access.require(r.actor, "admin", "purging")
         days = self.retention_days if r.older_than_days is None else r.older_than_days
         cutoff = (datetime.now(UTC) - timedelta(days=days)).isoformat()
         purged = self.registry.purge(self.view.deleted_before(cutoff), f"deleted for >= {days:g} days", r.cause())
         return Purged(versions_purged=purged)
+
+    def create_key(self, r: CreateKeyRequest) -> KeyCreated:
+        """Record a new API key from its secret's hash (admins and operators)."""
+        return KeyCreated(key_id=self.registry.create_key(r.key, r.cause()))
+
+    def revoke_key(self, r: RevokeKeyRequest) -> Changed:
+        """Revoke an API key: every API process refuses it once the event reaches it."""
+        return Changed(changed=self.registry.revoke_key(r.key_id, r.reason, r.cause()))
+
+    def api_keys(self, r: RegistryRequest) -> list[ApiKeyRow]:
+        """Every API key, revoked ones included (never a secret)."""
+        access.require(r.actor, "admin", "listing API keys")
+        return [ApiKeyRow.model_validate(row) for row in self.view.api_keys()]
+
+
+def _sees(r: RegistryRequest, row: dict[str, Any]) -> bool:
+    return access.sees(r.actor, row["owner"])
 
 
 H = RegistryHandlers
@@ -156,6 +192,9 @@ RPC = RpcService(
         Route("delete", ReasonRequest, Changed, H.delete),
         Route("verify", VersionRequest, ModelVerificationCompleted, H.verify),
         Route("purge", PurgeRequest, Purged, H.purge),
+        Route("create_key", CreateKeyRequest, KeyCreated, H.create_key),
+        Route("revoke_key", RevokeKeyRequest, Changed, H.revoke_key),
+        Route("api_keys", RegistryRequest, list[ApiKeyRow], H.api_keys),
     ),
     title="Model registry",
 )

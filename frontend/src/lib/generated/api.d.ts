@@ -14,7 +14,7 @@ export interface paths {
         };
         /**
          * List Base Models
-         * @description The base models jobs may fine-tune (`config.base_model` takes the name).
+         * @description The base models jobs may fine-tune (`config.base_model` takes the name), shared by every tenant.
          */
         get: operations["list_base_models_api_v1_base_models_get"];
         put?: never;
@@ -34,7 +34,7 @@ export interface paths {
         };
         /**
          * List Datasets
-         * @description Registered datasets, newest first, with their validation outcome.
+         * @description Your registered datasets (an admin: every tenant's), newest first, with their validation outcome.
          */
         get: operations["list_datasets_api_v1_datasets_get"];
         put?: never;
@@ -60,7 +60,8 @@ export interface paths {
         };
         /**
          * List Jobs
-         * @description Jobs, newest first: status, progress, last loss, throughput, energy and CO2 so far.
+         * @description Your jobs (an admin: every tenant's), newest first: status, progress, last loss, throughput,
+         *     energy and CO2 so far.
          */
         get: operations["list_jobs_api_v1_jobs_get"];
         put?: never;
@@ -151,6 +152,50 @@ export interface paths {
         get: operations["job_events_api_v1_jobs__job_id__events_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Keys
+         * @description Every API key, revoked ones included (admins; never a secret).
+         */
+        get: operations["list_keys_api_v1_keys_get"];
+        put?: never;
+        /**
+         * Create Key
+         * @description Issue an API key (admins). The answer holds its secret, which is not shown again.
+         */
+        post: operations["create_key_api_v1_keys_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/keys/{key_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Key
+         * @description Revoke a key (admins): every API process refuses it within a second.
+         */
+        post: operations["revoke_key_api_v1_keys__key_id__revoke_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -266,7 +311,8 @@ export interface paths {
         };
         /**
          * List Models
-         * @description Every loaded model, and each of its LoRA adapters as `<model>:<adapter>`.
+         * @description Every loaded model, and each of its LoRA adapters as `<model>:<adapter>` (another tenant's
+         *     fine-tuned versions left out).
          */
         get: operations["list_models_v1_models_get"];
         put?: never;
@@ -287,6 +333,48 @@ export interface components {
             emissions_g: number;
             /** Energy Kwh */
             energy_kwh: number;
+        };
+        /**
+         * ApiKeyRow
+         * @description `api_keys`: one API key (never its secret).
+         */
+        ApiKeyRow: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Created By
+             * @description Who created it, `kind:id`.
+             */
+            created_by: string;
+            /**
+             * Hint
+             * @description The secret's first characters.
+             */
+            hint: string;
+            /**
+             * Key Id
+             * @description What requests made with the key are recorded under.
+             */
+            key_id: string;
+            /** Name */
+            name: string;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "member" | "admin";
+            /** Tenant */
+            tenant: string;
+        };
+        /** ApiKeys */
+        ApiKeys: {
+            /** Keys */
+            keys: components["schemas"]["ApiKeyRow"][];
         };
         /**
          * ArtifactRef
@@ -374,6 +462,14 @@ export interface components {
              * @enum {string}
              */
             status: "PENDING" | "QUEUED" | "RUNNING" | "COMPLETED" | "FAILED" | "CANCELLED";
+        };
+        /** Changed */
+        Changed: {
+            /**
+             * Changed
+             * @description False when the version was already in that state.
+             */
+            changed: boolean;
         };
         /** ChatCompletionRequest */
         ChatCompletionRequest: {
@@ -706,6 +802,28 @@ export interface components {
              * @description Where the intensity came from, e.g. `CodeCarbon energy mix FRA`.
              */
             source: string;
+        };
+        /** IssuedKey */
+        IssuedKey: {
+            /**
+             * Key Id
+             * @description What requests made with the key are recorded under.
+             */
+            key_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "viewer" | "member" | "admin";
+            /**
+             * Secret
+             * @description The key itself: shown this once, send it as `Authorization: Bearer <secret>`.
+             */
+            secret: string;
+            /** Tenant */
+            tenant: string;
         };
         /**
          * JobCreated
@@ -1059,6 +1177,11 @@ export interface components {
             /** Name */
             name: string;
             /**
+             * Owner
+             * @description Tenant that owns it (its job's); None: an operator's.
+             */
+            owner?: string | null;
+            /**
              * Purged
              * @description A deleted version's artifacts are gone from the store.
              */
@@ -1085,6 +1208,25 @@ export interface components {
         ModelVersions: {
             /** Models */
             models: components["schemas"]["ModelVersionRow"][];
+        };
+        /** NewKey */
+        NewKey: {
+            /**
+             * Name
+             * @description Who or what will use the key.
+             */
+            name: string;
+            /**
+             * Role
+             * @description viewer (reads), member (creates and runs its own), admin (everything).
+             * @enum {string}
+             */
+            role: "viewer" | "member" | "admin";
+            /**
+             * Tenant
+             * @description Whose resources it sees and creates; default its name.
+             */
+            tenant?: string | null;
         };
         /**
          * OpenAIError
@@ -1751,6 +1893,130 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            /** @description Refused: the request is invalid, unauthorised or names nothing known. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A service behind the API is unavailable or failed. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_keys_api_v1_keys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKeys"];
+                };
+            };
+            /** @description Refused: the request is invalid, unauthorised or names nothing known. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A service behind the API is unavailable or failed. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_key_api_v1_keys_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewKey"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IssuedKey"];
+                };
+            };
+            /** @description Refused: the request is invalid, unauthorised or names nothing known. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A service behind the API is unavailable or failed. */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    revoke_key_api_v1_keys__key_id__revoke_post: {
+        parameters: {
+            query?: {
+                /** @description Why, for the audit history. */
+                reason?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description The key's id. */
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Changed"];
                 };
             };
             /** @description Refused: the request is invalid, unauthorised or names nothing known. */

@@ -60,7 +60,9 @@ export interface Envelope {
     | EmissionsUnmeasured
     | BudgetSet
     | BudgetWarningIssued
-    | BudgetExhausted;
+    | BudgetExhausted
+    | ApiKeyCreated
+    | ApiKeyRevoked;
   /**
    * Unique id of this event; also its Nats-Msg-Id (dedupe key).
    */
@@ -89,6 +91,14 @@ export interface Actor {
    * `api_key`: a REST/OpenAI client identified by its key id; `cli`: the greentune CLI; `system`: a service acting on its own (a worker, a scheduler).
    */
   kind: "api_key" | "cli" | "system";
+  /**
+   * An API key's role: `viewer` reads, `member` also creates and runs, `admin` does everything to every tenant's resources and manages keys. None for operators (they may do everything).
+   */
+  role: ("viewer" | "member" | "admin") | null;
+  /**
+   * An API key's tenant: what it creates is the tenant's, and it sees only the tenant's. None for the CLI and system components (operators), and for anonymous local use.
+   */
+  tenant: string | null;
 }
 /**
  * A dataset file was stored, content-hashed, in the artifact store.
@@ -105,6 +115,10 @@ export interface DatasetRegistered {
    * Human name of the dataset (the upload's file name by default).
    */
   name: string;
+  /**
+   * Tenant that owns it (the API key's tenant that asked); None: an operator's.
+   */
+  owner: string | null;
   /**
    * SHA-256 of the stored bytes, hex.
    */
@@ -241,6 +255,10 @@ export interface JobRequested {
    * Optional human name of the job.
    */
   name: string | null;
+  /**
+   * Tenant that owns it (the API key's tenant that asked); None: an operator's.
+   */
+  owner: string | null;
   /**
    * Event type.
    */
@@ -797,6 +815,10 @@ export interface ModelRegistered {
    * Model name in the catalogue.
    */
   name: string;
+  /**
+   * Tenant that owns it: its job's owner; None: an operator's.
+   */
+  owner: string | null;
   /**
    * Event type.
    */
@@ -1399,6 +1421,62 @@ export interface BudgetExhausted {
    * Usage when the budget ran out, in the metric's unit.
    */
   used: number;
+  /**
+   * Schema version of this event type.
+   */
+  version: 1;
+}
+/**
+ * An API key was issued; its secret was shown once to whoever asked and is kept nowhere.
+ *
+ * This interface was referenced by `Envelope`'s JSON-Schema
+ * via the `definition` "ApiKeyCreated".
+ */
+export interface ApiKeyCreated {
+  /**
+   * The secret's first characters, to tell keys apart in lists.
+   */
+  hint: string;
+  /**
+   * Human name of the key (who or what uses it).
+   */
+  name: string;
+  /**
+   * viewer (reads), member (creates and runs its own), admin (everything).
+   */
+  role: "viewer" | "member" | "admin";
+  /**
+   * SHA-256 of the secret, hex (never the secret).
+   */
+  secret_sha256: string;
+  /**
+   * Whose resources the key sees and creates.
+   */
+  tenant: string;
+  /**
+   * Event type.
+   */
+  type: "ApiKeyCreated";
+  /**
+   * Schema version of this event type.
+   */
+  version: 1;
+}
+/**
+ * The key no longer authenticates anyone.
+ *
+ * This interface was referenced by `Envelope`'s JSON-Schema
+ * via the `definition` "ApiKeyRevoked".
+ */
+export interface ApiKeyRevoked {
+  /**
+   * Why, for the audit history.
+   */
+  reason: string | null;
+  /**
+   * Event type.
+   */
+  type: "ApiKeyRevoked";
   /**
    * Schema version of this event type.
    */
