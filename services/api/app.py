@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from contracts.schema_export import ASYNCAPI_DOCUMENT
 from contracts.stream import STREAM_NAME
 from services.api import errors
+from services.api.auth import KEY_RECIPE
 from services.api.body_limit import BodyLimit
 from services.api.config import ApiSettings
 from services.api.dashboard import mount_dashboard
@@ -38,6 +39,8 @@ from services.runtime.artifacts import ArtifactSettings, open_artifact_store
 from services.runtime.jetstream import connect, ensure_stream
 from services.runtime.logging import configure_logging, get_logger
 from services.runtime.settings import KernelSettings
+
+KEY_CHECK_S = 10.0  # seconds a network bind waits for NATS to tell whether an API key exists
 
 
 def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
@@ -105,8 +108,17 @@ def main() -> None:
 
 
 async def _refusal(settings: ApiSettings, kernel: KernelSettings) -> str | None:
-    """Why a network bind must not serve: no API key was ever created (the log holds none)."""
-    nc = await connect(kernel.nats_url, "greentune-api-check", identity="api")
+    """Why a network bind must not serve: no API key was ever created (the log holds none), or the
+    log cannot be read to tell."""
+    try:
+        async with asyncio.timeout(KEY_CHECK_S):
+            nc = await connect(kernel.nats_url, "greentune-api-check", identity="api")
+    except TimeoutError:
+        return (
+            f"GREENTUNE_API_HOST={settings.host} needs an API key, but NATS at {kernel.nats_url} did not answer "
+            f"within {KEY_CHECK_S:.0f} s to say whether one exists: start it (or everything with `greentune up`); "
+            f"if no key exists yet, {KEY_RECIPE}"
+        )
     try:
         await ensure_stream(nc.jetstream(), kernel.stream_replicas)
         try:

@@ -18,13 +18,13 @@ from tests.api.conftest import free_port
 from tests.api.keys import publish_key
 
 
-def _serve(nats: NatsServer, data_dir: Path, port: int) -> subprocess.Popen[str]:
+def _serve(nats_url: str, data_dir: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GREENTUNE_")}
     env |= {
         "GREENTUNE_API_HOST": "0.0.0.0",
         "GREENTUNE_API_PORT": str(port),
         "GREENTUNE_DATA_DIR": str(data_dir),
-        "GREENTUNE_NATS_URL": nats.url,
+        "GREENTUNE_NATS_URL": nats_url,
     }
     command = [sys.executable, "-m", "services.cli.main", "api", "serve"]
     return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -34,9 +34,19 @@ def test_a_network_bind_without_api_keys_exits_at_once_saying_how_to_make_a_key(
     nats_server: NatsServer, tmp_path: Path
 ) -> None:
     began = time.monotonic()
-    out, err = _serve(nats_server, tmp_path, free_port()).communicate(timeout=20)
+    out, err = _serve(nats_server.url, tmp_path, free_port()).communicate(timeout=20)
     assert time.monotonic() - began < 20
     assert "greentune keys create --role admin" in err and "GREENTUNE_API_ALLOW_ANONYMOUS" in err, out + err
+    assert "Traceback" not in err, err
+
+
+def test_with_nats_unreachable_it_still_exits_in_time_saying_what_to_start_and_how_to_make_a_key(
+    tmp_path: Path,
+) -> None:
+    began = time.monotonic()
+    out, err = _serve(f"nats://127.0.0.1:{free_port()}", tmp_path, free_port()).communicate(timeout=20)
+    assert time.monotonic() - began < 20
+    assert "did not answer" in err and "greentune up" in err and "greentune keys create" in err, out + err
     assert "Traceback" not in err, err
 
 
@@ -51,7 +61,7 @@ def test_once_a_key_exists_a_network_bind_serves_and_asks_for_it(nats_server: Na
 
     asyncio.run(issue())
     port = free_port()
-    api = _serve(nats_server, tmp_path, port)
+    api = _serve(nats_server.url, tmp_path, port)
     try:
         deadline = time.monotonic() + 60
         while True:
