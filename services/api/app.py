@@ -68,7 +68,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.state.stopping = asyncio.Event()  # set by services.api.shutdown.serve when the server stops
     errors.install(app)
     app.add_middleware(BodyLimit, limit_for=settings.body_limit)
-    app.state.slots = KeySlots(settings.max_concurrent_per_key)
+    app.state.slots = KeySlots(settings.max_concurrent_per_key, settings.max_requests_per_minute_per_key)
     app.include_router(openai_router)
     app.include_router(overview_router)
     app.include_router(jobs_router)

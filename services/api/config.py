@@ -34,6 +34,9 @@ class ApiSettings(BaseSettings):
     max_concurrent_per_key: int = Field(
         8, ge=1, description="Generations (/v1) and job creations one API key may have running at once (429 above)."
     )
+    max_requests_per_minute_per_key: int = Field(
+        600, ge=1, description="Generations (/v1) and job creations one API key may start per minute (429 above)."
+    )
     overview_path: Path | None = Field(
         None,
         description="The API's overview read model (SQLite), kept between starts; default "

@@ -171,3 +171,21 @@ async def test_a_version_loaded_for_one_tenant_is_unknown_to_another_tenants_key
     assert "tiny:acme-v1" not in seen and "tiny:demo" in seen  # the shared ones stay listed
     assert "tiny:acme-v1" in {m.id for m in (await client(gateway, acme).models.list()).data}
     assert "tiny:acme-v1" in {m.id for m in (await client(gateway).models.list()).data}  # the admin sees all
+
+
+async def test_a_key_over_its_requests_per_minute_gets_429_with_the_seconds_to_wait(
+    gateway: InferenceGateway, shared_nats
+):  # type: ignore[no-untyped-def]
+    auth = {"Authorization": f"Bearer {API_KEY}"}
+    async with (
+        serving(shared_nats.url, max_requests_per_minute_per_key=2) as url,
+        httpx.AsyncClient(base_url=url, headers=auth, timeout=120) as http,
+    ):
+        body = {"model": "tiny:demo", "messages": ask(1), "max_tokens": 2}
+        answers = [await http.post("/v1/chat/completions", json=body) for _ in range(3)]
+        listed = await http.get("/v1/models")  # reads are not limited
+    assert [r.status_code for r in answers] == [200, 200, 429], [r.text for r in answers]
+    refused = answers[2]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60 and refused.json()["error"]["code"] == "rate_limited"
+    assert "GREENTUNE_API_MAX_REQUESTS_PER_MINUTE_PER_KEY" in refused.json()["error"]["message"]
+    assert listed.status_code == 200
