@@ -17,3 +17,9 @@ class NatsServerError(RuntimeKernelError):
 
 class RelayFencedError(RuntimeKernelError):
     """Another relay appended to this producer's events: this relay's view of the log is stale."""
+
+
+class RelayPositionError(RuntimeKernelError):
+    """The producer's last message on the stream is not one this relay could have written (no or a
+    foreign position header, or a position past its store's head): publishing from it would
+    duplicate or skip events, so the relay refuses until an operator looks."""

@@ -30,7 +30,7 @@ from nats.js.errors import APIError, NotFoundError
 from contracts import Envelope
 from contracts.stream import HEADER_NOTIFICATION_ID, STREAM_NAME
 from contracts.subjects import producer_filter
-from services.runtime.errors import BusUnavailableError, RelayFencedError
+from services.runtime.errors import BusUnavailableError, RelayFencedError, RelayPositionError
 from services.runtime.logging import get_logger
 from services.runtime.wire import WRONG_LAST_SEQUENCE_CODES, OutgoingMessage, expect_last, to_message
 
@@ -45,6 +45,8 @@ class Outbox(Protocol):
     def producer(self) -> str: ...  # read-only, so a class attribute satisfies it
 
     def outbox_after(self, position: int, limit: int) -> Sequence[tuple[int, Envelope]]: ...
+
+    def outbox_head(self) -> int: ...  # the position of the store's last event
 
 
 class OutboxRelay:
@@ -67,19 +69,30 @@ class OutboxRelay:
         self.position = 0  # last outbox position known to be in the stream
         self.last_seq = 0  # stream sequence of the producer's last message
         self.recoveries = 0  # times the position was re-read after a failure or a fence
+        self.health = "starting"  # "ok", or "retrying: <error>" / "refused: <error>" while it cannot publish
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.log = get_logger(f"{outbox.producer}.relay")
 
     async def recover(self) -> None:
-        """Read the position back from JetStream."""
+        """Read the position back from JetStream: the position header of the producer's last message,
+        refused (RelayPositionError) when that message is not one of this store's."""
         try:
             last = await self.js.get_last_msg(self.stream, self.subject_filter)
         except NotFoundError:
             self.position, self.last_seq = 0, 0
             return
-        self.last_seq = last.seq or 0
-        self.position = int((last.headers or {}).get(HEADER_NOTIFICATION_ID, 0))
+        header = (last.headers or {}).get(HEADER_NOTIFICATION_ID, "")
+        where = f"the last message on {self.subject_filter} (stream sequence {last.seq}, {last.subject})"
+        if not header.isdigit():
+            raise RelayPositionError(f"{where} has no {HEADER_NOTIFICATION_ID} header of ours ({header!r})")
+        head = await asyncio.to_thread(self.outbox.outbox_head)
+        if int(header) > head:
+            raise RelayPositionError(
+                f"{where} is at outbox position {header}, past this store's head {head}: the stream holds events "
+                "this store does not (a store restored from an older backup, or another store's relay?)"
+            )
+        self.last_seq, self.position = last.seq or 0, int(header)
 
     async def pump_once(self) -> int:
         """Publish the next batch of pending events; returns how many."""
@@ -144,7 +157,8 @@ class OutboxRelay:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event, poll_interval: float = 0.2) -> None:
-        """Publish until `stop` is set, surviving server restarts, lost acks and fencing."""
+        """Publish until `stop` is set, surviving server restarts, lost acks and fencing; any other
+        failure is logged and retried with backoff (`health` says which), never the end of the relay."""
         self._loop = asyncio.get_running_loop()
         backoff, recovered = 0.05, False
         while not stop.is_set():
@@ -154,16 +168,19 @@ class OutboxRelay:
                     recovered = True
                 self._wake.clear()
                 published = await self.pump_once()
-                backoff = 0.05
+                backoff, self.health = 0.05, "ok"
             except RelayFencedError as exc:
                 self.log.warning("relay fenced, re-reading position", error=str(exc))
                 recovered, self.recoveries = False, self.recoveries + 1
                 continue
-            except (TimeoutError, nats.errors.Error, BusUnavailableError, OSError) as exc:
-                self.log.warning("append failed, retrying", error=repr(exc), retry_in_s=backoff)
+            except Exception as exc:  # supervised: said, then retried
                 recovered, self.recoveries = False, self.recoveries + 1
+                self.health = f"{'refused' if isinstance(exc, RelayPositionError) else 'retrying'}: {exc!r}"
+                transient = isinstance(exc, (TimeoutError, nats.errors.Error, BusUnavailableError, OSError))
+                report = self.log.warning if transient else self.log.error
+                report("relay not publishing, retrying", error=repr(exc), retry_in_s=backoff)
                 await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, 2.0)
+                backoff = min(backoff * 2, 2.0 if transient else 30.0)
                 continue
             if published == 0:
                 await _first_of(stop, self._wake, poll_interval)

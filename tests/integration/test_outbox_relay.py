@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from services.runtime.errors import RelayFencedError
+from services.runtime.errors import RelayFencedError, RelayPositionError
 from services.runtime.outbox import OutboxRelay
-from tests.fakes import LedgerApp, fill, ledger_app, producer_log, wait_until
+from tests.fakes import PRODUCER, LedgerApp, fill, ledger_app, producer_log, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -164,3 +164,28 @@ async def _greater(count: Callable[[], Awaitable[int]], value: int) -> bool:
 
 async def _equal(count: Callable[[], Awaitable[int]], value: int) -> bool:
     return await count() == value
+
+
+async def test_a_relay_refuses_a_position_that_is_not_its_own_and_keeps_running(nc, tmp_path):
+    app = ledger_app(tmp_path / "a")
+    head = fill(app, jobs=2, steps=5)
+    async with running_relay(app, nc) as relay:
+        await wait_until(lambda: _at(relay, head))
+
+    behind = ledger_app(tmp_path / "b")  # a store restored from an older backup: fewer events than the stream
+    fill(behind, jobs=1, steps=1)
+    with pytest.raises(RelayPositionError, match=f"past this store's head {behind.outbox_head()}"):
+        await OutboxRelay(behind, nc).recover()
+
+    js = nc.jetstream()
+    forged = await js.publish(f"events.{PRODUCER}.job.x.Forged", b"{}")  # no position header: not a relay's
+    fill(app, jobs=1, steps=1)
+    async with running_relay(app, nc) as supervised:
+        await wait_until(lambda: _refused(supervised))
+        await asyncio.sleep(0.5)  # it keeps trying, and keeps refusing
+        assert supervised.recoveries >= 2 and "has no Greentune-Notification-Id header" in supervised.health
+    assert (await js.get_last_msg("EVENTS", f"events.{PRODUCER}.>")).seq == forged.seq, "nothing published after it"
+
+
+async def _refused(relay: OutboxRelay) -> bool:
+    return relay.health.startswith("refused")

@@ -10,6 +10,7 @@ redelivered JobQueued enqueues nothing twice): the event log stays the only sour
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class Dispatcher:
         self.batch = batch
         self.log = get_logger("trainer.dispatcher")
         self._sub: nats.js.JetStreamContext.PullSubscription | None = None
+        self.health = "starting"  # "ok", or "retrying: <error>" while it cannot dispatch
 
     async def start(self) -> None:
         config = ConsumerConfig(
@@ -165,9 +167,17 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         if self._sub is None:
             await self.start()
+        backoff = 0.5
         while not stop.is_set():
             try:
                 await self.dispatch_once()
-            except (nats.errors.Error, TimeoutError) as exc:
-                self.log.warning("dispatch failed, retrying", error=repr(exc))
-                await asyncio.sleep(0.5)
+                backoff, self.health = 0.5, "ok"
+            except Exception as exc:  # supervised: said, then retried with backoff
+                transient = isinstance(exc, (nats.errors.Error, TimeoutError))
+                self.health = f"retrying: {exc!r}"
+                (self.log.warning if transient else self.log.error)(
+                    "dispatch failed, retrying", error=repr(exc), retry_in_s=backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 30.0)
