@@ -19,6 +19,10 @@ class ApiKeyCreated(_ApiKeyEvent):
 
     type: Literal["ApiKeyCreated"] = Field("ApiKeyCreated", description="Event type.")
     version: Literal[1] = Field(1, description="Schema version of this event type.")
+    key_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="What requests made with the key are recorded under (their actor id).",
+    )
     name: str = Field(min_length=1, max_length=200, description="Human name of the key (who or what uses it).")
     role: Role = Field(description="viewer (reads), member (creates and runs its own), admin (everything).")
     tenant: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Whose resources the key sees and creates.")

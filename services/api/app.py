@@ -25,6 +25,7 @@ from services.api.auth import KEY_RECIPE
 from services.api.body_limit import BodyLimit
 from services.api.config import ApiSettings
 from services.api.dashboard import mount_dashboard
+from services.api.health import router as health_router
 from services.api.jobs_routes import router as jobs_router
 from services.api.key_slots import KeySlots
 from services.api.keys_routes import router as keys_router
@@ -65,6 +66,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
         title="greentune", summary="Fine-tune and serve LLMs with measured energy and CO2.", lifespan=lifespan
     )
     app.state.settings = settings
+    app.state.data_dir = kernel.data_dir
     app.state.stopping = asyncio.Event()  # set by services.api.shutdown.serve when the server stops
     errors.install(app)
     app.add_middleware(BodyLimit, limit_for=settings.body_limit)
@@ -74,6 +76,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.include_router(jobs_router)
     app.include_router(models_router)
     app.include_router(keys_router)
+    app.include_router(health_router)
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:

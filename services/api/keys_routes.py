@@ -27,6 +27,9 @@ class NewKey(BaseModel):
     tenant: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Whose resources it sees and creates; default its name."
     )
+    key_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Its id in the audit history and reports; default random."
+    )
 
 
 class IssuedKey(BaseModel):
@@ -45,7 +48,7 @@ class ApiKeys(BaseModel):
 async def create_key(registry: Registry, actor: Caller, body: NewKey) -> IssuedKey:
     """Issue an API key (admins). The answer holds its secret, which is not shown again."""
     access.require(actor, "admin", "creating an API key")
-    secret, key = issue(body.name, body.role, body.tenant)
+    secret, key = issue(body.name, body.role, body.tenant, body.key_id)
     created: KeyCreated = await registry.ask("create_key", key=key.model_dump(mode="json"))
     return IssuedKey(key_id=created.key_id, name=key.name, role=key.role, tenant=key.tenant, secret=secret)
 

@@ -101,8 +101,8 @@ class OverviewView(SQLiteView):
         "size_bytes INTEGER, registered_at TEXT, valid INTEGER, rows INTEGER, data_format TEXT, owner TEXT)",
         "base_models": "CREATE TABLE IF NOT EXISTS base_models (name TEXT PRIMARY KEY, architecture TEXT, "
         "parameters INTEGER, size_bytes INTEGER, registered_at TEXT, uri TEXT, sha256 TEXT)",
-        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, name TEXT, role TEXT, tenant TEXT, "
-        "secret_sha256 TEXT UNIQUE, revoked INTEGER)",
+        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (aggregate_id TEXT PRIMARY KEY, key_id TEXT, name TEXT, "
+        "role TEXT, tenant TEXT, secret_sha256 TEXT UNIQUE, revoked INTEGER)",
     }
 
     version = 0  # bumped after each applied batch or reset: lists cached for one version stay true for it
@@ -196,11 +196,11 @@ class OverviewView(SQLiteView):
                 )
             case ApiKeyCreated():
                 cursor.execute(
-                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, 0)",
-                    (key, event.name, event.role, event.tenant, event.secret_sha256),
+                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, ?, 0)",
+                    (key, event.key_id, event.name, event.role, event.tenant, event.secret_sha256),
                 )
             case ApiKeyRevoked():
-                cursor.execute("UPDATE api_keys SET revoked = 1 WHERE key_id = ?", (key,))
+                cursor.execute("UPDATE api_keys SET revoked = 1 WHERE aggregate_id = ?", (key,))
 
     def jobs(self, limit: int, offset: int = 0, actor: Actor = OPERATOR) -> list[JobRow]:
         """A page of the jobs `actor` sees, newest first: status, progress, last loss, throughput,

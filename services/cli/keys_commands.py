@@ -4,6 +4,7 @@ prints it once and sends only its hash; every API process refuses a revoked key 
 from __future__ import annotations
 
 import click
+from pydantic import ValidationError
 
 from contracts.base import ROLES
 from services.cli.registry_commands import answer, call, echo_json
@@ -19,9 +20,13 @@ def keys() -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True, help="viewer reads; member creates and runs its own.")
 @click.option("--name", required=True, help="Who or what will use the key.")
 @click.option("--tenant", default=None, help="Whose resources it sees and creates (default: its name).")
-def create(role: str, name: str, tenant: str | None) -> None:
+@click.option("--id", "key_id", default=None, help="Its id in the audit history and reports (default: random).")
+def create(role: str, name: str, tenant: str | None, key_id: str | None) -> None:
     """Issue a key and print it (with its id) once: it is stored only as a hash."""
-    secret, key = issue(name, role, tenant)  # type: ignore[arg-type]  # click checked the role
+    try:
+        secret, key = issue(name, role, tenant, key_id)  # type: ignore[arg-type]  # click checked the role
+    except ValidationError as exc:
+        raise click.BadParameter("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())) from exc
     created = answer("create_key", key=key.model_dump(mode="json"))
     echo_json({"key_id": created.key_id, **key.model_dump(include={"name", "role", "tenant"}), "secret": secret})
     click.echo("Keep the secret now: it is not shown again. Send it as `Authorization: Bearer <secret>`.", err=True)

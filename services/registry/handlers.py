@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +31,7 @@ from services.registry.domain import (
     model_name_for,
 )
 from services.registry.event_store import RegistryEventStore
-from services.registry.keys import ApiKey, UnknownKeyError
+from services.registry.keys import ApiKey, KeyIdTakenError, UnknownKeyError, key_aggregate_id
 from services.registry.lineage import footprint_of, lineage_of, registration
 from services.registry.model_card import render_model_card
 from services.registry.ports import EventHistory
@@ -176,15 +175,19 @@ class Registry:
     def create_key(self, created: ApiKeyCreated, cause: Causation) -> str:
         """Record a new API key (only its secret's hash); answers its id."""
         access.require(cause.actor, "admin", "creating an API key")
-        key_id = uuid.uuid4()
-        self.store.save_aggregates(ApiKey.start(key_id, created, cause))
-        return str(key_id)
+        try:
+            self.store.load(key_aggregate_id(created.key_id), ApiKey)
+            raise KeyIdTakenError(f"an API key with id {created.key_id!r} exists: choose another id")
+        except AggregateNotFoundError:
+            pass
+        self.store.save_aggregates(ApiKey.start(key_aggregate_id(created.key_id), created, cause))
+        return created.key_id
 
     def revoke_key(self, key_id: str, reason: str | None, cause: Causation) -> bool:
         access.require(cause.actor, "admin", "revoking an API key")
         try:
-            key = self.store.load(uuid.UUID(key_id), ApiKey)
-        except (ValueError, AggregateNotFoundError):
+            key = self.store.load(key_aggregate_id(key_id), ApiKey)
+        except AggregateNotFoundError:
             raise UnknownKeyError(f"no API key {key_id!r}: `greentune keys list` shows them") from None
         changed = key.revoke(reason, cause)
         if changed:

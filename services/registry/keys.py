@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
 
 from contracts import DomainEvent
 from contracts.base import Role
@@ -19,12 +20,23 @@ from services.registry.domain import PRODUCER, RegistryError
 from services.runtime.aggregate import Causation, EventSourcedAggregate
 
 SECRET_PREFIX = "sk-gt-"
+_NAMESPACE = uuid.UUID("5b0f8a3e-8f7e-4c51-9c3e-2a6f1d7b4e90")  # greentune API key ids (uuid5)
 
 
 class UnknownKeyError(RegistryError):
     """No API key has that id."""
 
     status = 404
+
+
+class KeyIdTakenError(RegistryError):
+    """Another API key has that id already."""
+
+    status = 409
+
+
+def key_aggregate_id(key_id: str) -> uuid.UUID:
+    return uuid.uuid5(_NAMESPACE, f"api_key:{key_id}")
 
 
 def secret_sha256(secret: str) -> str:
@@ -36,10 +48,12 @@ def default_tenant(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name)[:64].strip("-") or "tenant"
 
 
-def issue(name: str, role: Role, tenant: str | None = None) -> tuple[str, ApiKeyCreated]:
-    """A new secret (to show once) and the event that records the key (its tenant: `tenant` or its name)."""
+def issue(name: str, role: Role, tenant: str | None = None, key_id: str | None = None) -> tuple[str, ApiKeyCreated]:
+    """A new secret (to show once) and the event that records the key (its tenant: `tenant` or its
+    name; its id: `key_id` or a random one)."""
     secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     created = ApiKeyCreated(
+        key_id=key_id or f"key-{secrets.token_hex(6)}",
         name=name,
         role=role,
         tenant=tenant or default_tenant(name),

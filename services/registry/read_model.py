@@ -46,8 +46,8 @@ class RegistryView(SQLiteView):
         "alias TEXT, version INTEGER, previous_version INTEGER, set_at TEXT, actor TEXT)",
         "base_models": "CREATE TABLE IF NOT EXISTS base_models (name TEXT PRIMARY KEY, uri TEXT, sha256 TEXT, "
         "size_bytes INTEGER, architecture TEXT, parameters INTEGER, registered_at TEXT)",
-        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY, name TEXT, role TEXT, tenant TEXT, "
-        "hint TEXT, created_at TEXT, created_by TEXT, revoked_at TEXT)",
+        "api_keys": "CREATE TABLE IF NOT EXISTS api_keys (aggregate_id TEXT PRIMARY KEY, key_id TEXT, name TEXT, "
+        "role TEXT, tenant TEXT, hint TEXT, created_at TEXT, created_by TEXT, revoked_at TEXT)",
     }
 
     def project(self, cursor: SQLiteCursor, envelope: Envelope, position: int) -> None:
@@ -84,12 +84,12 @@ class RegistryView(SQLiteView):
                 )
             case ApiKeyCreated():
                 cursor.execute(
-                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, NULL)",
-                    (envelope.aggregate_id, event.name, event.role, event.tenant, event.hint, at,
+                    "INSERT OR REPLACE INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)",
+                    (envelope.aggregate_id, event.key_id, event.name, event.role, event.tenant, event.hint, at,
                      f"{envelope.actor.kind}:{envelope.actor.id}"),
                 )  # fmt: skip
             case ApiKeyRevoked():
-                cursor.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?", (at, envelope.aggregate_id))
+                cursor.execute("UPDATE api_keys SET revoked_at = ? WHERE aggregate_id = ?", (at, envelope.aggregate_id))
 
     @staticmethod
     def _name(cursor: SQLiteCursor, aggregate_id: str, event: object) -> str:

@@ -20,6 +20,8 @@ import asyncio
 import inspect
 import json
 import logging
+import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
@@ -28,7 +30,7 @@ from faststream._internal.broker import BrokerUsecase
 from faststream.middlewares import ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsMessage, NatsRouter
 from nats.aio.client import Client
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from services.runtime.errors import BusUnavailableError
@@ -78,15 +80,42 @@ class RpcFailed(ServiceError):
         return self.problem_details
 
 
+class HealthRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServiceHealth(BaseModel):
+    """`health`: the service process answering, and for how long it has run."""
+
+    service: str = Field(description="The service (its queue group).")
+    pid: int = Field(description="The process that answered (one of the group's).")
+    uptime_s: float = Field(description="Seconds since that process imported its rpc layer.")
+
+
+_STARTED = time.monotonic()
+
+
+def _health_route(queue: str) -> Route:
+    async def health(_handlers: object, _request: HealthRequest) -> ServiceHealth:
+        """Whether the service answers: any instance of its queue group, with its pid and uptime."""
+        return ServiceHealth(service=queue, pid=os.getpid(), uptime_s=round(time.monotonic() - _STARTED, 3))
+
+    return Route("health", HealthRequest, ServiceHealth, health)
+
+
 @dataclass(frozen=True)
 class RpcService:
-    """A service's rpc subjects: `<prefix>.<route name>`, served by queue group `queue`."""
+    """A service's rpc subjects: `<prefix>.<route name>`, served by queue group `queue`; every
+    service also answers `<prefix>.health` (ServiceHealth), which /health/ready asks."""
 
     prefix: str
     queue: str
     routes: tuple[Route, ...]
     title: str = ""
     malformed: Callable[[Route, list[ErrorDetails]], ServiceError] = field(default=lambda r, e: malformed_request(r, e))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "routes", (*self.routes, _health_route(self.queue)))
 
     def subject(self, name: str) -> str:
         return f"{self.prefix}.{name}"

@@ -100,7 +100,9 @@ async def serving(nats_url: str, data_dir: Path | None = None, **settings_: Any)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def gateway(service: Service, shared_nats) -> AsyncIterator[InferenceGateway]:  # type: ignore[no-untyped-def]  # noqa: F811
+async def gateway(service: Service, shared_nats, catalogue) -> AsyncIterator[InferenceGateway]:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The gateway on the shared nats-server, once its registry (the catalogue's) runs: its keys are
+    issued through that registry, the one writer of `events.registry.>` there."""
     async with serving(shared_nats.url) as url:
         yield InferenceGateway(url, service)
 

@@ -1,6 +1,7 @@
-"""API keys for the gateway tests: an ApiKeyCreated published as the registry would record it (the
-gateway tests run without a registry of their own; tests/e2e/test_api_tenancy.py issues keys
-through the real one)."""
+"""API keys for the gateway tests, issued as an operator would: through the registry when one
+serves this NATS (a second writer under `events.registry.>` would be refused by its relay), else
+published as the registry records them (no registry on that server: nothing else writes there).
+The key's id is its name, so what a test's requests cause is recorded under that name."""
 
 from __future__ import annotations
 
@@ -9,18 +10,31 @@ from nats.aio.client import Client
 from contracts import Actor, Envelope
 from contracts.base import Role
 from contracts.events.keys import ApiKeyCreated
-from services.registry.keys import secret_sha256
+from services.registry.client import RegistryClient, RegistryRefusedError
+from services.registry.keys import key_aggregate_id, secret_sha256
+from services.runtime.errors import BusUnavailableError
 from services.runtime.publisher import EventPublisher
+
+OPERATOR = Actor(kind="cli", id="tests")
 
 
 async def publish_key(nc: Client, secret: str, name: str, role: Role = "admin", tenant: str | None = None) -> str:
-    """Publish the key `secret` with id `name` (what requests with it are recorded under); answers its id."""
-    key_id = name
+    """The key `secret` with id `name`, issued (once: again with the same id changes nothing); answers its id."""
     created = ApiKeyCreated(
-        name=name, role=role, tenant=tenant or name, secret_sha256=secret_sha256(secret), hint=secret[:8]
+        key_id=name, name=name, role=role, tenant=tenant or name, secret_sha256=secret_sha256(secret), hint=secret[:8]
     )
+    registry = RegistryClient(nc, OPERATOR)
+    try:
+        await registry.ask("create_key", timeout=5.0, key=created.model_dump(mode="json"))
+        return name
+    except BusUnavailableError:  # no registry here
+        pass
+    except RegistryRefusedError as exc:
+        if exc.kind != "KeyIdTakenError":
+            raise
+        return name
     envelope = Envelope.new(
-        created, producer="registry", aggregate_id=key_id, actor=Actor(kind="cli", id="tests"), aggregate_version=1
+        created, producer="registry", aggregate_id=str(key_aggregate_id(name)), actor=OPERATOR, aggregate_version=1
     )
     await EventPublisher(nc).publish(envelope)
-    return key_id
+    return name

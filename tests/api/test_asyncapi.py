@@ -30,16 +30,16 @@ from tests.api.conftest import serving
 # What the clients of each service call: the document must list every one.
 SUBJECTS = {
     "rpc.trainer": {
-        "register_dataset", "validate_dataset", "register_base_model", "create_job", "cancel_job", "get_job",
+        "register_dataset", "validate_dataset", "register_base_model", "create_job", "cancel_job", "get_job", "health",
     },
-    "rpc.inference": {"generate", "batch", "stream", "load", "unload", "models"},
+    "rpc.inference": {"generate", "batch", "stream", "load", "unload", "models", "health"},
     "rpc.registry": {
         "catalogue", "versions", "version_rows", "show", "aliases", "base_models", "resolve", "set_alias",
-        "deprecate", "delete", "verify", "purge", "create_key", "revoke_key", "api_keys",
+        "deprecate", "delete", "verify", "purge", "create_key", "revoke_key", "api_keys", "health",
     },
     "rpc.carbon": {
         "job", "jobs", "days", "api_keys", "models", "engine", "forecast", "estimate", "recommendations",
-        "model_card", "csv", "budgets", "budget.check", "budget.set",
+        "model_card", "csv", "budgets", "budget.check", "budget.set", "health",
     },
 }  # fmt: skip
 

@@ -37,8 +37,8 @@ def _request_head(path: str, extra: str) -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {API_KEY}\r\n{extra}\r\n".encode()
 
 
-async def test_a_declared_2_gb_body_is_refused_before_it_is_sent(shared_nats):  # type: ignore[no-untyped-def]
-    async with serving(shared_nats.url, max_upload_bytes=UPLOAD_LIMIT) as url:
+async def test_a_declared_2_gb_body_is_refused_before_it_is_sent(nats_server):  # type: ignore[no-untyped-def]
+    async with serving(nats_server.url, max_upload_bytes=UPLOAD_LIMIT) as url:
         answers = {}
         for path in ("/api/v1/jobs", "/v1/chat/completions", "/api/v1/datasets"):
             reader, writer = await _open(url)
@@ -55,9 +55,9 @@ async def test_a_declared_2_gb_body_is_refused_before_it_is_sent(shared_nats):  
     assert openai_shaped["error"]["code"] == "body_too_large", openai_shaped
 
 
-async def test_a_chunked_2_gb_upload_is_cut_off_at_the_limit_with_little_memory_or_disk(shared_nats):  # type: ignore[no-untyped-def]
+async def test_a_chunked_2_gb_upload_is_cut_off_at_the_limit_with_little_memory_or_disk(nats_server):  # type: ignore[no-untyped-def]
     me, spool = psutil.Process(), tempfile.gettempdir()
-    async with serving(shared_nats.url, max_upload_bytes=UPLOAD_LIMIT) as url:
+    async with serving(nats_server.url, max_upload_bytes=UPLOAD_LIMIT) as url:
         rss_before, disk_before = me.memory_info().rss, shutil.disk_usage(spool).used
         peak = {"rss": rss_before, "disk": disk_before}
         reader, writer = await _open(url)

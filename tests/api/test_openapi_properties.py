@@ -17,30 +17,19 @@ out: tests/api/test_jobs_api.py reads it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from contracts import Actor
-from services.carbon.app import CarbonService
-from services.carbon.config import CarbonSettings
-from services.registry.client import RegistryClient
-from services.runtime.artifacts.local import LocalArtifactStore
-from services.runtime.errors import BusUnavailableError
-from services.runtime.jetstream import connect
-from services.runtime.settings import KernelSettings
-from services.trainer.app import build_context, intake
 from services.trainer.client import ask
 from services.trainer.commands import Command, CreateJob, RegisterBaseModel, RegisterDataset
-from services.trainer.config import TrainerSettings
-from tests.api.conftest import serving, wait_for_key
+from tests.api.conftest import wait_for_key
 from tests.api.keys import publish_key
-from tests.inference.conftest import StoredModels, start_service
+from tests.api.stack import every_service
+from tests.inference.conftest import StoredModels
 from tests.trainer.conftest import ACTOR, DEMO, DEMO_CONFIG
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
@@ -58,28 +47,6 @@ ACME_KEY, BETA_KEY = "sk-gt-properties-acme", "sk-gt-properties-beta"
 
 async def _ok(nc, command: Command) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return dict((await ask(nc, command, timeout=120)).model_dump(mode="json"))
-
-
-@contextlib.asynccontextmanager
-async def registry_running(nc, nats_url: str, data: Path, artifacts: Path) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
-    """The registry service in its own process, once it answers."""
-    env = {**os.environ, "GREENTUNE_NATS_URL": nats_url, "GREENTUNE_DATA_DIR": str(data),
-           "GREENTUNE_ARTIFACTS_ROOT": str(artifacts)}  # fmt: skip
-    data.mkdir(parents=True)
-    with open(data / "registry.log", "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "services.registry.app"], env=env, stdout=log, stderr=log)
-    try:
-        async with asyncio.timeout(120):
-            while True:
-                assert process.poll() is None, (data / "registry.log").read_text()
-                with contextlib.suppress(BusUnavailableError):
-                    await RegistryClient(nc, Actor(kind="cli", id="tests")).ask("version_rows", timeout=2.0)
-                    break
-                await asyncio.sleep(0.5)
-        yield
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def _config(foreign: dict[str, str]) -> str:
@@ -110,41 +77,27 @@ async def _schemathesis(url: str, key: str, examples: int, cwd: Path, **env: str
 async def test_generated_requests_with_own_other_tenant_and_invalid_keys_get_only_documented_answers(
     nats_server, stored_models: StoredModels, tiny_model_dir: Path, tmp_path: Path
 ):  # type: ignore[no-untyped-def]
-    kernel = KernelSettings(data_dir=tmp_path / "data", nats_url=nats_server.url)
-    trainer = build_context(kernel, TrainerSettings())
-    nc = await connect(nats_server.url, "openapi-properties")
-    inference = await start_service(nats_server.url, stored_models, tmp_path / "cache", nc)
-    carbon = CarbonService.open(
-        nc, CarbonSettings(view_path=tmp_path / "carbon.sqlite"), kernel, LocalArtifactStore(tmp_path / "carbon")
-    )
     runs: dict[str, tuple[int, str]] = {}
-    try:
-        registry = registry_running(nc, nats_server.url, tmp_path / "registry", stored_models.store.root)
-        async with intake(trainer, nc), carbon, registry, serving(nats_server.url, kernel.data_dir) as url:
-            await _ok(nc, RegisterBaseModel(actor=ACTOR, model_name="tiny", source=str(tiny_model_dir)))
-            dataset = await _ok(nc, RegisterDataset(actor=ACME, path=str(DEMO), base_model="tiny"))
-            config = {**DEMO_CONFIG, "dataset_id": dataset["dataset_id"]}
-            job = await _ok(nc, CreateJob(actor=ACME, config=config))
-            foreign = {"dataset": str(dataset["dataset_id"]), "job": str(job["job_id"])}  # acme's
-            for secret, tenant in ((ACME_KEY, "acme"), (BETA_KEY, "beta")):
-                await publish_key(nc, secret, f"member-{tenant}", role="member", tenant=tenant)
-                await wait_for_key(url, secret)
-            runs["acme's own key"] = await _schemathesis(url, ACME_KEY, EXAMPLES, tmp_path / "own")
-            (tmp_path / "other").mkdir()
-            (tmp_path / "other" / "schemathesis.toml").write_text(_config(foreign))
-            runs["beta's key, on acme's ids"] = await _schemathesis(
-                url,
-                BETA_KEY,
-                FOREIGN_EXAMPLES,
-                tmp_path / "other",
-                GREENTUNE_TEST_FOREIGN_IDS=",".join(foreign.values()),
-            )
-            runs["an invalid key"] = await _schemathesis(
-                url, "sk-gt-no-such-key", INVALID_EXAMPLES, tmp_path / "invalid", GREENTUNE_TEST_KEY_IS_INVALID="1"
-            )
-    finally:
-        await inference.app.close()
-        await nc.close()
+    async with every_service(nats_server.url, stored_models, tmp_path) as stack:
+        nc, url = stack.nc, stack.url
+        await _ok(nc, RegisterBaseModel(actor=ACTOR, model_name="tiny", source=str(tiny_model_dir)))
+        dataset = await _ok(nc, RegisterDataset(actor=ACME, path=str(DEMO), base_model="tiny"))
+        config = {**DEMO_CONFIG, "dataset_id": dataset["dataset_id"]}
+        job = await _ok(nc, CreateJob(actor=ACME, config=config))
+        foreign = {"dataset": str(dataset["dataset_id"]), "job": str(job["job_id"])}  # acme's
+        for secret, tenant in ((ACME_KEY, "acme"), (BETA_KEY, "beta")):
+            await publish_key(nc, secret, f"member-{tenant}", role="member", tenant=tenant)
+            await wait_for_key(url, secret)
+        runs["acme's own key"] = await _schemathesis(url, ACME_KEY, EXAMPLES, tmp_path / "own")
+        (tmp_path / "other").mkdir()
+        (tmp_path / "other" / "schemathesis.toml").write_text(_config(foreign))
+        foreign_ids = ",".join(foreign.values())
+        runs["beta's key, on acme's ids"] = await _schemathesis(
+            url, BETA_KEY, FOREIGN_EXAMPLES, tmp_path / "other", GREENTUNE_TEST_FOREIGN_IDS=foreign_ids
+        )
+        runs["an invalid key"] = await _schemathesis(
+            url, "sk-gt-no-such-key", INVALID_EXAMPLES, tmp_path / "invalid", GREENTUNE_TEST_KEY_IS_INVALID="1"
+        )
     for name, (_, output) in runs.items():
         print(f"===== {name} =====\n{output}")  # every operation with its cases and checks
     for name, (code, output) in runs.items():

@@ -117,7 +117,7 @@ def test_datasets_carry_their_validation_and_base_models_their_shape(tmp_path: P
 def test_keys_are_known_by_their_hash_and_a_revoked_one_is_refused_even_after_a_restart(tmp_path: Path) -> None:
     overview = Overview(tmp_path)
     assert actor_for(None, overview.view) == ANONYMOUS  # no key yet: local single-user use
-    (alice, alices), (bob, bobs) = issue("alice", "member", "acme"), issue("bob", "viewer")
+    (alice, alices), (bob, bobs) = issue("alice", "member", "acme", "k-alice"), issue("bob", "viewer", key_id="k-bob")
     overview.apply(envelope(alices, "k-alice", producer="registry"))
     overview.apply(envelope(bobs, "k-bob", producer="registry"))
     assert actor_for(alice, overview.view) == Actor(kind="api_key", id="k-alice", tenant="acme", role="member")

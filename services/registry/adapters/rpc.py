@@ -82,7 +82,7 @@ class CreateKeyRequest(RegistryRequest):
 
 
 class RevokeKeyRequest(RegistryRequest):
-    key_id: str = Field(min_length=1, max_length=64)
+    key_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     reason: str | None = Field(None, max_length=1000)
 
 

@@ -1438,6 +1438,10 @@ export interface ApiKeyCreated {
    */
   hint: string;
   /**
+   * What requests made with the key are recorded under (their actor id).
+   */
+  key_id: string;
+  /**
    * Human name of the key (who or what uses it).
    */
   name: string;
