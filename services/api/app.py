@@ -29,6 +29,8 @@ from services.api.health import router as health_router
 from services.api.jobs_routes import router as jobs_router
 from services.api.key_slots import KeySlots
 from services.api.keys_routes import router as keys_router
+from services.api.metrics import ApiMetrics
+from services.api.metrics import router as metrics_router
 from services.api.models_routes import router as models_router
 from services.api.openai_routes import router as openai_router
 from services.api.overview import KEY_EVENTS
@@ -70,6 +72,8 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.state.stopping = asyncio.Event()  # set by services.api.shutdown.serve when the server stops
     errors.install(app)
     app.add_middleware(BodyLimit, limit_for=settings.body_limit)
+    app.state.metrics = ApiMetrics()
+    app.state.metrics.instrument(app)
     app.state.slots = KeySlots(settings.max_concurrent_per_key, settings.max_requests_per_minute_per_key)
     app.include_router(openai_router)
     app.include_router(overview_router)
@@ -77,6 +81,7 @@ def create_app(settings: ApiSettings, kernel: KernelSettings) -> FastAPI:
     app.include_router(models_router)
     app.include_router(keys_router)
     app.include_router(health_router)
+    app.include_router(metrics_router)
 
     @app.get("/healthz")
     async def health(request: Request) -> Any:

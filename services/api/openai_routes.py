@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from fastapi.sse import EventSourceResponse, format_sse_event
 
@@ -44,26 +45,30 @@ async def list_models(client: Inference, actor: Caller) -> dict[str, Any]:
 
 
 @router.post("/chat/completions", response_model=None)
-async def chat_completions(body: ChatCompletionRequest, client: Inference, actor: CappedCaller) -> Any:
+async def chat_completions(body: ChatCompletionRequest, client: Inference, actor: CappedCaller, http: Request) -> Any:
     response_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     request = translate.chat_request(body, actor, response_id)
+    served = partial(http.app.state.metrics.served, body.model, actor)
     if body.stream:
-        return await _stream(client, request, body, chat=True, response_id=response_id, created=created)
+        return await _stream(client, request, body, served, chat=True, response_id=response_id, created=created)
     completion = await client.generate(request)
+    served([completion])
     return JSONResponse(translate.chat_completion(completion, body.model, response_id, created))
 
 
 @router.post("/completions", response_model=None)
-async def completions(body: CompletionRequest, client: Inference, actor: CappedCaller) -> Any:
+async def completions(body: CompletionRequest, client: Inference, actor: CappedCaller, http: Request) -> Any:
     """One prompt, or a list of prompts answered as one batch (choices in the prompts' order)."""
     response_id, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
+    served = partial(http.app.state.metrics.served, body.model, actor)
     if body.stream:
         request = translate.completion_generate(body, actor, response_id)
-        return await _stream(client, request, body, chat=False, response_id=response_id, created=created)
+        return await _stream(client, request, body, served, chat=False, response_id=response_id, created=created)
     if isinstance(body.prompt, str):
         done = [await client.generate(translate.completion_generate(body, actor, response_id))]
     else:
         done = await client.batch(translate.completion_batch(body, actor, response_id))
+    served(done)
     return JSONResponse(translate.text_completion(done, body.model, response_id, created))
 
 
@@ -71,6 +76,7 @@ async def _stream(
     client: InferenceClient,
     request: wire.GenerateRequest,
     body: CommonFields,
+    served: Callable[[list[wire.Completion]], None],
     chat: bool,
     response_id: str,
     created: int,
@@ -89,6 +95,8 @@ async def _stream(
                 yield event(translate.stream_chunk(chunk, chat, body.model, response_id, created, opening))
                 opening = False
                 if chunk.kind == "end":
+                    if chunk.completion is not None:
+                        served([chunk.completion])
                     if include_usage and chunk.completion is not None:
                         yield event(translate.usage_chunk(chunk.completion, chat, body.model, response_id, created))
                     yield format_sse_event(data_str="[DONE]")

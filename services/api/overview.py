@@ -224,6 +224,18 @@ class OverviewView(SQLiteView):
     def base_models(self) -> list[BaseModelRow]:
         return [BaseModelRow.model_validate(row) for row in self.query("SELECT * FROM base_models ORDER BY name")]
 
+    def status_counts(self) -> dict[str, int]:
+        """Jobs per status, every tenant's."""
+        return {
+            str(r["status"]): int(str(r["n"]))
+            for r in self.query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+        }
+
+    def job_energies(self) -> list[tuple[str, float, float]]:
+        """(job id, kWh, gCO2eq) measured so far for each job."""
+        rows = self.query("SELECT job_id, energy_kwh, emissions_g FROM job_energy")
+        return [(str(r["job_id"]), float(str(r["energy_kwh"])), float(str(r["emissions_g"]))) for r in rows]
+
     def count(self, table: str, actor: Actor = OPERATOR) -> int:
         assert table in ("jobs", "datasets"), table
         where, params = _owned_by(actor)

@@ -84,10 +84,20 @@ def finish_reason(completion: wire.Completion) -> str:
     return "length" if completion.finish_reason == "length" else "stop"
 
 
-def usage(completions: list[wire.Completion]) -> dict[str, int]:
+ENERGY_METHOD = "share of the engine's metered energy, split by tokens, PUE included"
+
+
+def usage(completions: list[wire.Completion]) -> dict[str, Any]:
+    """OpenAI's token counts, and (extra fields OpenAI clients ignore) the request's energy, as its
+    InferenceCompleted records it, with how it was measured."""
     prompt = sum(c.prompt_tokens for c in completions)
     generated = sum(c.completion_tokens for c in completions)
-    return {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": prompt + generated}
+    total = prompt + generated
+    counted: dict[str, Any] = {"prompt_tokens": prompt, "completion_tokens": generated, "total_tokens": total}
+    shares = [c.energy_kwh for c in completions if c.energy_kwh is not None]
+    if shares:
+        counted |= {"energy_kwh": sum(shares), "energy_method": ENERGY_METHOD}
+    return counted
 
 
 def chat_completion(completion: wire.Completion, model: str, response_id: str, created: int) -> dict[str, Any]:

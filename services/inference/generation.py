@@ -35,6 +35,7 @@ class Generation:
     finish_reason: str = "aborted"
     first_token_at: float | None = None
     ended_at: float | None = None
+    energy_kwh: float | None = None  # its share, once the request is accounted
 
     async def run(self, on_delta: OnDelta | None = None) -> None:
         await self.accounts.open(self.request_id)
@@ -70,6 +71,7 @@ class Generation:
             finish_reason=self.finish_reason,
             time_to_first_token_ms=None if self.first_token_at is None else _ms(self.first_token_at - self.received_at),
             latency_ms=_ms(ended - self.received_at),
+            energy_kwh=self.energy_kwh,
         )
 
 

@@ -110,6 +110,9 @@ class Completion(Message):
     finish_reason: Literal["stop", "length", "aborted"]
     time_to_first_token_ms: float | None
     latency_ms: float
+    energy_kwh: float | None = Field(
+        None, description="This request's share of the engine's metered energy (PUE included); None: unmetered."
+    )
 
 
 class ListModels(Message):

@@ -110,6 +110,8 @@ class RequestRunner:
     ) -> None:
         await self.accounts.settle()
         shares = [self.accounts.finish(g.request_id) for g in generations]
+        for generation, share in zip(generations, shares, strict=True):
+            generation.energy_kwh = share  # answered with the completion, as recorded in the event
         firsts = [g.first_token_at for g in generations if g.first_token_at is not None]
         event = InferenceCompleted(
             request_id=request_id,

@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.trainer.commands import CreateJob, RegisterBaseModel
 from tests.api.conftest import API_KEY, UPLOAD_LIMIT, TrainerGateway, problem
@@ -113,7 +115,12 @@ async def test_a_job_started_over_http_streams_its_events_live_until_the_model_i
         listed = await listed_job(client, job_id, lambda row: row["status"] == "COMPLETED" and row["energy_kwh"])
         datasets = (await client.get("/datasets")).json()["datasets"]
         base_models = (await client.get("/base-models")).json()["base_models"]
+        scraped = await client.get(f"{trainer_gateway.url}/metrics")
     assert status.status_code == 200 and status.json()["status"] == "COMPLETED"
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in text_string_to_metric_families(scraped.text)
+               for s in f.samples}  # fmt: skip
+    assert samples[("greentune_jobs", (("status", "COMPLETED"),))] == 1, "the job's outcome in /metrics"
+    assert samples[("greentune_job_energy_kwh", (("job_id", job_id),))] == pytest.approx(listed["energy_kwh"])
     completed = next(e["data"]["event"] for e in events if e["event"] == "JobCompleted")
     assert listed["step"] == completed["steps"] and listed["last_loss"] == losses[-1], listed
     assert listed["emissions_g"] > 0 and listed["base_model"] == "tiny" and listed["dataset_id"] == dataset_id

@@ -5,10 +5,14 @@ prompts, adapters as model ids, API keys recorded as the actor, and OpenAI-shape
 from __future__ import annotations
 
 import asyncio
+import json
+import re
+from pathlib import Path
 
 import httpx
 import openai
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.inference import protocol as wire
 from services.inference.domain import SamplingSettings
@@ -18,6 +22,7 @@ from tests.api.keys import publish_key
 from tests.inference.conftest import engine_events
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def client(gateway: InferenceGateway, key: str = API_KEY) -> openai.AsyncOpenAI:
@@ -77,7 +82,10 @@ async def test_a_streamed_chat_adds_up_to_the_whole_answer_and_ends_with_reason_
     assert chunks[0].choices[0].delta.role == "assistant"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
     assert len({c.id for c in chunks}) == 1
-    assert chunks[-1].choices == [] and chunks[-1].usage == whole.usage
+    last, counted = chunks[-1], ("prompt_tokens", "completion_tokens", "total_tokens")
+    assert last.choices == [] and last.usage is not None and whole.usage is not None
+    assert [getattr(last.usage, k) for k in counted] == [getattr(whole.usage, k) for k in counted]
+    assert last.usage.model_dump()["energy_kwh"] > 0, "the streamed request's own energy share"
 
 
 async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: InferenceGateway):
@@ -91,12 +99,17 @@ async def test_a_list_of_prompts_is_answered_as_one_batch_in_order(gateway: Infe
     assert batch.usage is not None and batch.usage.completion_tokens > 0
 
 
-async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event(gateway: InferenceGateway):
+async def test_the_api_key_is_recorded_as_the_actor_of_the_inference_event_whose_energy_usage_reports(
+    gateway: InferenceGateway,
+):
     answer = await client(gateway).chat.completions.create(model="tiny:demo", messages=ask(3), max_tokens=4)
     events = await engine_events(gateway.inference.nc, gateway.inference.settings.engine_id, "InferenceCompleted", 1)
     mine = [e for e in events if e.event.request_id == answer.id]
     assert len(mine) == 1
     assert (mine[0].actor.kind, mine[0].actor.id) == ("api_key", "tester")
+    usage = answer.usage.model_dump() if answer.usage else {}  # the extra fields ride along in the client's model
+    assert mine[0].event.energy_kwh and usage["energy_kwh"] == pytest.approx(mine[0].event.energy_kwh, rel=1e-9)
+    assert "metered" in usage["energy_method"]
 
 
 @pytest.mark.parametrize(
@@ -189,3 +202,39 @@ async def test_a_key_over_its_requests_per_minute_gets_429_with_the_seconds_to_w
     assert 1 <= int(refused.headers["retry-after"]) <= 60 and refused.json()["error"]["code"] == "rate_limited"
     assert "GREENTUNE_API_MAX_REQUESTS_PER_MINUTE_PER_KEY" in refused.json()["error"]["message"]
     assert listed.status_code == 200
+
+
+async def test_metrics_show_the_chats_latency_tokens_and_energy_and_the_grafana_board_reads_only_those(
+    gateway: InferenceGateway,
+):
+    api = client(gateway)
+    await api.chat.completions.create(model="tiny:demo", messages=ask(4), max_tokens=4)
+    await api.models.list()
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as http:
+        scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {API_KEY}"})
+        await publish_key(gateway.inference.nc, "sk-gt-metrics-member", "metrics-member", role="member")
+        await wait_for_key(gateway.url, "sk-gt-metrics-member")
+        member = await http.get("/metrics", headers={"Authorization": "Bearer sk-gt-metrics-member"})
+    assert scraped.status_code == 200 and scraped.headers["content-type"].startswith("text/plain"), scraped.text
+    assert member.status_code == 403, "metrics are for admin keys"
+    families = {f.name: f for f in text_string_to_metric_families(scraped.text)}
+
+    def value(family: str, sample: str, **labels: str) -> float:
+        found = [s.value for s in families[family].samples if s.name == sample and labels.items() <= s.labels.items()]
+        assert found, (sample, labels, [s for s in families[family].samples][:5])
+        return float(sum(found))
+
+    mine = {"model": "tiny:demo", "api_key": "tester"}
+    assert value("greentune_inference_latency_seconds", "greentune_inference_latency_seconds_count", **mine) >= 1
+    assert value("greentune_inference_ttft_seconds", "greentune_inference_ttft_seconds_count", **mine) >= 1
+    assert value("greentune_output_tokens", "greentune_output_tokens_total", **mine) >= 1
+    assert value("greentune_inference_energy_kwh", "greentune_inference_energy_kwh_total", **mine) > 0
+    assert value("greentune_http_requests", "greentune_http_requests_total", handler="/v1/chat/completions") >= 1
+    assert "greentune_jobs" in families and "greentune_job_energy_kwh" in families
+
+    board = json.loads((REPO / "infra" / "grafana" / "greentune.json").read_text())
+    used = {
+        name for panel in board["panels"] for t in panel["targets"] for name in re.findall(r"greentune_\w+", t["expr"])
+    }
+    exported = {s.name for f in families.values() for s in f.samples} | set(families)
+    assert used and used <= exported, f"the board reads metrics /metrics does not export: {used - exported}"
