@@ -59,7 +59,7 @@ def test_serve_then_tail_shows_the_published_events(tmp_path):
         line = json.loads(result.output.strip())
         assert line["seq"] == 1
         assert line["envelope"]["event"] == {"type": "JobCancelRequested", "version": 1, "reason": "too slow"}
-        assert line["envelope"]["actor"] == {"kind": "cli", "id": "ana"}
+        assert line["envelope"]["actor"] == {"kind": "cli", "id": "ana", "tenant": None, "role": None}
         assert (tmp_path / "nats" / "jetstream").is_dir()
     finally:
         server.send_signal(signal.SIGTERM)
