@@ -131,10 +131,10 @@ def _handle(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _document_problems(schema: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI documents an error model under the route's media type: on /api/v1 it is problem+json."""
+    """FastAPI documents an error model under the route's media type: but /v1 it is problem+json."""
     problem = {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
     for path, operations in schema.get("paths", {}).items():
-        if path.startswith("/api/v1/"):
+        if not path.startswith("/v1/"):  # /v1 answers errors in OpenAI's JSON shape
             for operation in operations.values():
                 for status in ("4XX", "5XX"):
                     if status in operation.get("responses", {}):

@@ -6,8 +6,10 @@ admin keys (a scrape config sends one as its bearer token)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_fastapi_instrumentator import Instrumentator
 
@@ -78,9 +80,15 @@ class ApiMetrics:
 router = APIRouter()
 
 
-@router.get("/metrics", response_class=PlainTextResponse, responses=PROBLEM_RESPONSES)
-async def metrics(request: Request, actor: Caller) -> PlainTextResponse:
+EXPOSITION: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text format."},
+    **PROBLEM_RESPONSES,
+}
+
+
+@router.get("/metrics", response_model=None, responses=EXPOSITION)
+async def metrics(request: Request, actor: Caller) -> Response:
     """Prometheus text exposition of the API's metrics (admin keys)."""
     access.require(actor, "admin", "reading the metrics")
     state = request.app.state
-    return PlainTextResponse(state.metrics.scrape(state.followed.view), media_type=CONTENT_TYPE_LATEST)
+    return Response(state.metrics.scrape(state.followed.view), media_type=CONTENT_TYPE_LATEST)
